@@ -1,0 +1,66 @@
+"""Sample images for notebook 02.
+
+online:  CS231n's 25 ImageNet validation images (``imagenet_val_25.npz``), downloaded once into the hwlib cache.
+offline: 25 synthetic images from :func:`hwlib.synthetic.sample_images`, with ground-truth object masks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .sources import fetch, resolve_with_fallback
+
+IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
+
+
+@dataclass(frozen=True)
+class SampleImages:
+    """images ``(N, H, W, 3)`` uint8; labels ``(N,)`` int64; class_names indexed by label;
+    masks ``(N, H, W)`` bool (True on the object) or ``None`` when unknown (online); source "online"/"offline"."""
+    images: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
+    masks: np.ndarray | None
+    source: str
+
+    @property
+    def image_size(self) -> int:
+        """Side length of the (square) images."""
+        return int(self.images.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def _online_images() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], None]:
+    import torchvision
+
+    path = fetch(IMAGENET_VAL_URL, "imagenet_val_25.npz", desc="25 ImageNet validation images")
+    with np.load(path, allow_pickle=False) as f:  # never unpickle downloaded data; label_map is not needed
+        images, labels = f["X"].astype(np.uint8), f["y"].astype(np.int64)
+    names = tuple(torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
+    return images, labels, names, None
+
+
+def _offline_images():
+    from .synthetic import sample_images
+
+    s = sample_images(25)
+    return s.images, s.labels, tuple(s.class_names), s.masks
+
+
+def load_sample_images(num: int | None = None, source: str | None = None) -> SampleImages:
+    """The images notebook 02 explains (CS231n's ``load_imagenet_val`` counterpart).
+
+    Args:
+        num: how many (1..25; default all 25).
+        source: ``"online"``, ``"offline"``, ``"auto"`` or ``None`` (= ``$HWLIB_SOURCE`` or ``"auto"``);
+            use the same source as for :func:`hwlib.load_squeezenet` so labels and class names match.
+    """
+    if num is not None and (isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= 25):
+        raise ValueError(f"num: expected an int between 1 and 25 (or None for all), got {num!r}.")
+    (images, labels, names, masks), resolved = resolve_with_fallback(
+        source, _online_images, _offline_images, "sample images")
+    k = len(labels) if num is None else num
+    return SampleImages(images[:k], labels[:k], names, None if masks is None else masks[:k], resolved)
