@@ -22,11 +22,12 @@ demo: install
 	HWLIB_SOURCE=offline $(PY) -m hwlib.demo
 
 test: install
-	HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 2 -q
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 2 -q
 
 # Regenerate the student notebooks in notebooks/ from the solution notebooks in solutions/.
 notebooks: install
-	cd autograder && ../$(PY) -m autograder.release
+	cd autograder && for a in $$(ls ../solutions); do \
+	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment "$$a" --force || exit 1; done
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -9,9 +9,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .models import ONLINE_WEIGHTS_URL
 from .sources import fetch, resolve_with_fallback
 
 IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
+
+#: ``(url, cache filename)`` of everything notebook 02 downloads in online mode, for :func:`hwlib.resolve_source`.
+NETWORK_VISUALIZATION_ASSETS = (
+    (ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1]),
+    (IMAGENET_VAL_URL, "imagenet_val_25.npz"),
+)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,9 @@ def resolve_source(source: str | None = None, assets: tuple[tuple[str, str], ...
     source = check_source(source)
     if source != "auto":
         return source
+    if not assets:
+        raise ValueError("resolve_source: 'auto' needs the (url, filename) assets the online mode downloads, "
+                         "e.g. hwlib.NETWORK_VISUALIZATION_ASSETS.")
     missing = [(u, f) for u, f in assets if not (cache_dir() / f).is_file()]
     if not missing:
         return "online"

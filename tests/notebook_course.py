@@ -1,0 +1,31 @@
+"""Helpers to build a throw-away nbgrader course (a copy of the repository's course files) in a temp folder."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "02_network_visualization"
+NOTEBOOK = "network_visualization.ipynb"
+
+
+def nbgrader(course: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` inside ``course/autograder`` with this interpreter's scripts on PATH."""
+    bindir = str(Path(sys.executable).parent)
+    full_env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), **(env or {})}
+    return subprocess.run([os.path.join(bindir, "nbgrader"), *args], cwd=course / "autograder", env=full_env,
+                          capture_output=True, text=True, timeout=1800)
+
+
+def make_course(tmp: Path, with_release: bool = True) -> Path:
+    """A course root in ``tmp`` with solutions/, the nbgrader config and (optionally) the committed release."""
+    course = tmp / "course"
+    (course / "autograder").mkdir(parents=True)
+    shutil.copy(ROOT / "autograder" / "nbgrader_config.py", course / "autograder")
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    if with_release:
+        shutil.copytree(ROOT / "notebooks", course / "notebooks")
+    return course
