@@ -1,0 +1,1 @@
+"""Shipped data for hwlib: offline model weights and their provenance."""
