@@ -1,0 +1,49 @@
+"""Which assignments the grader knows, and where their notebooks live.
+
+Each assignment has one checks module in ``autograder/checks/`` exposing ``ASSIGNMENT`` (an
+:class:`~autograder.check.Assignment`). Solution notebooks are the nbgrader sources in ``solutions/`` (override the
+folder with ``$AUTOGRADER_SOLUTIONS``); student notebooks are the generated release in ``notebooks/``.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from .check import Assignment
+
+CHECK_MODULES = {
+    "02_network_visualization": "autograder.checks.network_visualization",
+}
+
+
+def load_assignment(assignment_id: str) -> Assignment:
+    """The :class:`Assignment` called ``assignment_id`` (raises ``ValueError`` naming the known ones)."""
+    if assignment_id not in CHECK_MODULES:
+        raise ValueError(f"unknown assignment {assignment_id!r}; known: {', '.join(sorted(CHECK_MODULES))}.")
+    return importlib.import_module(CHECK_MODULES[assignment_id]).ASSIGNMENT
+
+
+def repo_root() -> Path:
+    """The course repository this package lives in (parent of ``autograder/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def solution_notebook(assignment: Assignment) -> Path:
+    """``solutions/<id>/<notebook>`` (the trusted source of reference outputs)."""
+    root = Path(os.environ.get("AUTOGRADER_SOLUTIONS") or repo_root() / "solutions")
+    path = root / assignment.id / assignment.notebook
+    if not path.is_file():
+        raise FileNotFoundError(f"solution notebook not found at {path}; run the grader from a checkout of the "
+                                "course repository, or set $AUTOGRADER_SOLUTIONS to the solutions/ folder.")
+    return path
+
+
+def release_notebook(assignment: Assignment) -> Path:
+    """``notebooks/<id>/<notebook>`` (what students start from)."""
+    return repo_root() / "notebooks" / assignment.id / assignment.notebook
+
+
+def examples_dir(assignment: Assignment) -> Path:
+    """``autograder/examples/<id>/`` (example submissions for tests and the demo)."""
+    return Path(__file__).resolve().parent / "examples" / assignment.id

@@ -1,0 +1,75 @@
+"""The command line: a thin layer over the importable core.
+
+    python -m autograder grade SUBMISSIONS... --assignment 02_network_visualization --out grades.csv \\
+        --feedback feedback/ --workers 2 --timeout 60 --memory-mb 4096 --device auto [--force]
+    python -m autograder demo [--out DIR]        # grade the example submissions, print the grade table
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is available on this machine; use --device auto or cpu.")
+    return name
+
+
+def grade_main(args: argparse.Namespace) -> int:
+    from .assignments import load_assignment
+    from .batch import find_submissions, grade_batch
+    from .sandbox import Limits, isolation
+
+    try:
+        assignment = load_assignment(args.assignment)
+        submissions = find_submissions(args.submissions, assignment)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}")
+    if isolation() == "none":
+        print("WARNING: no namespace isolation on this machine (run as root, or allow unprivileged user "
+              "namespaces): student code can read what this user can read.", file=sys.stderr)
+    feedback = args.feedback or args.out.parent / "feedback"
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb, threads=threads)
+    results = grade_batch(submissions, assignment, args.out, feedback, args.workers, limits, _device(args.device),
+                          args.force)
+    print(f"wrote {args.out} ({len(results)} row(s)) and feedback pages in {feedback}/")
+    return 0 if len(results) == len(submissions) else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m autograder", description="The course's fast, sandboxed grader.")
+    verbs = p.add_subparsers(dest="verb", required=True)
+    g = verbs.add_parser("grade", help="grade submissions into a CSV and per-student HTML feedback")
+    g.add_argument("submissions", nargs="+", type=Path,
+                   help="notebooks, folders of notebooks, or nbgrader's submitted/ folder")
+    g.add_argument("--assignment", required=True, help="assignment id, e.g. 02_network_visualization")
+    g.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write (default grades.csv)")
+    g.add_argument("--feedback", type=Path, help="folder for the HTML pages (default: feedback/ next to --out)")
+    g.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
+    g.add_argument("--timeout", type=float, default=60, help="seconds per sandboxed run (default 60)")
+    g.add_argument("--memory-mb", type=int, default=4096, help="memory cap of student code (default 4096)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where student code runs")
+    g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
+    d = verbs.add_parser("demo", help="grade the example submissions and print the grade table")
+    d.add_argument("--out", type=Path, help="output folder (default: a temporary folder)")
+    d.add_argument("--workers", type=int, default=2)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        raise SystemExit("--workers must be at least 1.")
+    if args.verb == "grade":
+        return grade_main(args)
+    from .demo import main as demo_main
+
+    return demo_main([*(["--out", str(args.out)] if args.out else []), "--workers", str(args.workers)])

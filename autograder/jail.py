@@ -1,0 +1,124 @@
+"""Inside the sandboxed child, before any student code: a fresh root file system, then no privileges.
+
+The child starts in new mount, pid, network, IPC and UTS namespaces (``unshare``; as root directly, otherwise in
+a new user namespace). ``enter(spec)`` then
+
+1. mounts a small tmpfs and binds into it, read-only, only what Python, torch and hwlib need (``spec["binds"]``:
+   /usr, /etc, the Python installation, the hwlib package and its data, the autograder's own .py files) plus a
+   few device nodes; a fresh /proc; private tmpfs /tmp and /dev/shm. Not there: the course repository (solutions,
+   examples, git history), reference outputs, other submissions, grades, feedback, home folders;
+2. ``pivot_root``s into it and detaches the old root, so nothing else is reachable;
+3. drops privileges: as root, to an unprivileged uid/gid with no groups; in a user namespace, every capability;
+   ``no_new_privs`` and a parent-death signal either way.
+
+Linux only. Every step raises ``OSError`` on failure: the child then stops before running any student code.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import signal
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_KEEP_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096   # + noatime, nodiratime, relatime
+MNT_DETACH = 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(fn, *args, what: str) -> None:
+    if fn(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _b(value: str | None):
+    return None if value is None else os.fsencode(value)
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _call(_libc.mount, _b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data), what=f"mount {target}")
+
+
+def bind(source: str, target: str, readonly: bool = True) -> None:
+    """Bind ``source`` (file or folder) at ``target`` (created), read-only unless told otherwise."""
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.exists(target):
+            open(target, "wb").close()
+    mount(source, target, None, MS_BIND | MS_REC)
+    if readonly:  # keep the flags the original mount has (a user namespace may not clear them)
+        kept = os.statvfs(target).f_flag & _KEEP_FLAGS
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept)
+
+
+def _pivot_root(new_root: str) -> None:
+    os.chdir(new_root)
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(0, f"pivot_root: unsupported machine {platform.machine()}")
+    _call(_libc.syscall, ctypes.c_long(number), b".", b".", what="pivot_root")
+    _call(_libc.umount2, b".", ctypes.c_int(MNT_DETACH), what="detach the old root")
+    os.chdir("/")
+
+
+def build_root(spec: dict) -> None:
+    """Steps 1 and 2 of the module docstring."""
+    root = spec["root"]
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=1m,mode=0755")
+    for path, target in spec.get("symlinks", {}).items():
+        os.makedirs(os.path.dirname(root + path), exist_ok=True)
+        os.symlink(target, root + path)
+    for path in spec["binds"]:
+        bind(path, root + path)
+    for path in spec.get("devices", []):
+        bind(path, root + path, readonly=False)
+    os.makedirs(root + "/proc", exist_ok=True)
+    try:
+        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        pass  # a user namespace inside a container may not mount proc; Python and torch run without it
+    for path, size_mb in (("/tmp", spec["tmp_mb"]), ("/dev/shm", 64)):
+        os.makedirs(root + path, exist_ok=True)
+        mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=1777")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        if not os.path.lexists(f"{root}/dev/{name}"):
+            os.symlink(target, f"{root}/dev/{name}")
+    mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+    _pivot_root(root)
+
+
+def drop_privileges(uid: int | None) -> None:
+    """Step 3: to ``uid``/``uid`` with no groups (as root), or no capabilities at all (``uid is None``)."""
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    else:
+        for cap in range(64):
+            _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+
+        class Header(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class Data(ctypes.Structure):
+            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                        ("inheritable", ctypes.c_uint32)]
+
+        _call(_libc.capset, ctypes.byref(Header(0x20080522, 0)), ctypes.byref((Data * 2)()), what="capset")
+    _call(_libc.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, what="no_new_privs")
+    _call(_libc.prctl, PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0, what="pdeathsig")  # reset by setuid
+
+
+def enter(spec: dict) -> None:
+    """Build the root, pivot into it, drop privileges (see the module docstring)."""
+    build_root(spec)
+    drop_privileges(spec.get("uid"))

@@ -1,0 +1,77 @@
+"""The hidden test cells of the solution notebooks call this, inside the kernel that ``nbgrader autograde`` runs:
+
+    from autograder.notebook_checks import run_hidden_checks
+    run_hidden_checks("02_network_visualization", "compute_saliency_maps", globals())
+
+It runs the same probes and checks as the fast grader (one definition of each), with the reference outputs the
+fast grader uses (computed from solutions/ in a separate process and cached). It prints one line per check and
+raises ``AssertionError`` with the messages of the failed ones. It writes nothing to stderr (nbgrader gives a
+cell that does 0 points). nbgrader runs the student's code in the same process as these checks, so this path is
+only as tamper-proof as nbgrader itself; ``python -m autograder grade`` is the sandboxed one.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import warnings
+
+
+@contextlib.contextmanager
+def _silent_stderr():
+    """No warnings, and nothing written to stderr by Python or by C/C++ code (fd 2), while active."""
+    sys.stderr.flush()
+    saved_fd, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        os.close(devnull)
+
+
+def check_function(assignment_id: str, function_name: str, namespace: dict) -> list[tuple[str, bool, str]]:
+    """``(check name, passed, message)`` for every check of ``function_name``, run in this process."""
+    import torch
+
+    from .assignments import load_assignment
+    from .device_shim import cuda_on_cpu
+    from .grade import verify_all
+    from .observe import Observation
+    from .reference import reference_outputs
+    from .runner import run_probe
+    from .sandbox import Limits
+
+    assignment = load_assignment(assignment_id)
+    checks = assignment.checks_for(function_name)
+    if not checks:
+        raise ValueError(f"{assignment_id} has no checks for {function_name!r}; functions: {assignment.functions}")
+    reference = reference_outputs(assignment)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    context = assignment.make_context(device)
+    obs = Observation()
+    with cuda_on_cpu(device == "cpu"):
+        for probe in {c.probe.name: c.probe for c in checks}.values():
+            outcome = run_probe(probe, namespace, context)
+            obs.probes[probe.name] = (outcome.outputs, outcome.error)
+    torch.set_grad_enabled(True)
+    only = type(assignment)(assignment.id, assignment.notebook, assignment.functions, checks,
+                            assignment.make_context)
+    results, _ = verify_all(only, obs, reference, context, Limits())
+    return [(r.name, r.passed, r.message) for r in results]
+
+
+def run_hidden_checks(assignment_id: str, function_name: str, namespace: dict) -> None:
+    """Run the checks of ``function_name`` on ``namespace[function_name]``; raise ``AssertionError`` if any fails."""
+    with _silent_stderr():
+        results = check_function(assignment_id, function_name, namespace)
+    for name, passed, message in results:
+        print(f"{'PASS' if passed else 'FAIL'} {name}: {message}")
+    failed = [f"{name}: {message}" for name, passed, message in results if not passed]
+    if failed:
+        raise AssertionError(f"{len(failed)} of {len(results)} hidden checks of {function_name} failed:\n" +
+                             "\n".join(failed))
