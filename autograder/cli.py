@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 
-def _device(name: str) -> str:
+def resolve_device(name: str) -> str:
+    """``auto``/``cpu``/``cuda`` -> the device student code runs on."""
     import torch
 
     if name == "auto":
@@ -38,7 +39,7 @@ def grade_main(args: argparse.Namespace) -> int:
     feedback = args.feedback or args.out.parent / "feedback"
     threads = max(1, (os.cpu_count() or 1) // args.workers)
     limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb, threads=threads)
-    results = grade_batch(submissions, assignment, args.out, feedback, args.workers, limits, _device(args.device),
+    results = grade_batch(submissions, assignment, args.out, feedback, args.workers, limits, resolve_device(args.device),
                           args.force)
     print(f"wrote {args.out} ({len(results)} row(s)) and feedback pages in {feedback}/")
     return 0 if len(results) == len(submissions) else 1

@@ -12,7 +12,7 @@ body { font-family: system-ui, sans-serif; max-width: 980px; margin: 2em auto; c
 table { border-collapse: collapse; width: 100%; } td, th { border-bottom: 1px solid #ddd; padding: 6px; }
 th { text-align: left; } .pass { color: #1a7f37; } .fail { color: #c62828; } .pts { white-space: nowrap; }
 .figure { display: inline-block; margin: 0 1.5em 1em 0; vertical-align: top; }
-.figure img { image-rendering: pixelated; border: 1px solid #ccc; } figcaption { font-size: 90%; }
+.figure img { image-rendering: pixelated; border: 1px solid #ccc; width: 192px; } figcaption { font-size: 90%; }
 pre { background: #f6f8fa; padding: 1em; overflow-x: auto; max-height: 24em; }
 """
 

@@ -24,7 +24,7 @@ def colorize(heatmap: np.ndarray, vmax: float) -> np.ndarray:
     return (colormaps["inferno"](scaled)[..., :3] * 255).round().astype(np.uint8)
 
 
-def png_base64(rgb: np.ndarray, min_side: int = 160) -> str:
+def png_base64(rgb: np.ndarray, min_side: int = 0) -> str:
     """``(H, W, 3)`` uint8 -> base64 PNG, enlarged (nearest neighbour) so the short side is at least ``min_side``."""
     from PIL import Image
 

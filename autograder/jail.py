@@ -76,6 +76,9 @@ def build_root(spec: dict) -> None:
     for path, target in spec.get("symlinks", {}).items():
         os.makedirs(os.path.dirname(root + path), exist_ok=True)
         os.symlink(target, root + path)
+    for path, size_mb in (("/tmp", spec["tmp_mb"]), ("/dev/shm", 64)):   # first: binds may lie under /tmp
+        os.makedirs(root + path, exist_ok=True)
+        mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=1777")
     for path in spec["binds"]:
         bind(path, root + path)
     for path in spec.get("devices", []):
@@ -85,9 +88,6 @@ def build_root(spec: dict) -> None:
         mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError:
         pass  # a user namespace inside a container may not mount proc; Python and torch run without it
-    for path, size_mb in (("/tmp", spec["tmp_mb"]), ("/dev/shm", 64)):
-        os.makedirs(root + path, exist_ok=True)
-        mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode=1777")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         if not os.path.lexists(f"{root}/dev/{name}"):
