@@ -70,15 +70,17 @@ def _absorb(run: ChildRun, obs: Observation, cells: list[Cell], pending: list[st
     return step, done
 
 
-def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: str, slot: int = 0) -> Observation:
-    """Execute ``cells`` and run every probe of ``assignment`` in the sandbox (see the module docstring)."""
+def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: str, slot: int = 0,
+            level: str | None = None) -> Observation:
+    """Execute ``cells`` and run every probe of ``assignment`` in the sandbox (see the module docstring);
+    ``level`` is the isolation (default: the strongest available, ``sandbox.isolation()``)."""
     obs = Observation()
     probe_of = {p.name: p for p in assignment.probes}
     cells = list(cells)
     for _ in range(len(cells) + len(assignment.functions) + 1):
         pending = [name for name in probe_of if name not in obs.probes]
         job = {"assignment": assignment.id, "device": device, "cells": [asdict(c) for c in cells], "probes": pending}
-        run = run_child(job, limits, slot)
+        run = run_child(job, limits, slot, level)
         step, done = _absorb(run, obs, cells, pending)
         if done and all(name in obs.probes for name in pending):
             break

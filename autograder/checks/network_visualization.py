@@ -211,11 +211,12 @@ def _verify_step(key: str, previous: str | None):
         l2_part = 2 * STEP_L2_REG * STEP_LEARNING_RATE * before_r      # what the penalty subtracts from the step
         hint = ("img did not change: update it in place (`img += ...` inside `torch.no_grad()`); a returned tensor "
                 "is ignored." if not step_s.any() else
-                "your step goes downhill: gradient ASCENT adds learning_rate * gradient." if cosine(step_s, step_r) < -0.99
-                else "the L2 penalty is missing: the objective is s_y(img) - l2_reg * ||img||_2^2."
+                "the L2 penalty is missing: the objective is s_y(img) - l2_reg * ||img||_2^2."
                 if norm_relative_error(step_s, step_r + l2_part) < 0.01 else
                 "the L2 penalty has the wrong sign: the objective is s_y(img) - l2_reg * ||img||_2^2."
                 if norm_relative_error(step_s, step_r + 2 * l2_part) < 0.01 else
+                "your step goes downhill: gradient ASCENT adds learning_rate * gradient." if cosine(step_s, step_r) < -0.99
+                else
                 "the first step is right but the second is not: img.grad accumulates between calls (use "
                 "torch.autograd.grad, or zero img.grad after the step)." if previous is not None else
                 "take one step img += learning_rate * (gradient of s_y(img) - l2_reg * ||img||_2^2), with the raw "

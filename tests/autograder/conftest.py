@@ -1,0 +1,107 @@
+"""Shared fixtures of the autograder tests: one reference run and one graded batch of the example submissions per
+test session, shared between pytest-xdist workers through a folder and a file lock (the batch is resumable, so a
+second worker finds everything already graded)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from autograder.assignments import examples_dir, load_assignment
+from autograder.batch import find_submissions, grade_batch
+from autograder.sandbox import isolation
+
+from autograder_helpers import ASSIGNMENT_ID, LEAK_PORT, TEST_LIMITS, file_lock
+
+
+@pytest.fixture(scope="session")
+def shared_dir(tmp_path_factory) -> Path:
+    """A folder shared by all xdist workers of this session."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = root / "autograder-shared"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reference_cache(shared_dir):
+    """Reference outputs cached once per session (not in the user's cache)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AUTOGRADER_CACHE", str(shared_dir / "reference-cache"))
+    mp.setenv("HWLIB_NO_NETWORK", "1")
+    with file_lock(shared_dir / "reference.lock"):
+        from autograder.reference import reference_outputs
+
+        reference_outputs(load_assignment(ASSIGNMENT_ID))
+    yield shared_dir / "reference-cache"
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def assignment():
+    return load_assignment(ASSIGNMENT_ID)
+
+
+class LeakListener:
+    """A TCP server on localhost that records whatever a sandboxed submission manages to send."""
+
+    def __init__(self, port: int):
+        self.received: list[bytes] = []
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", port))
+        self.server.listen()
+        self.server.settimeout(0.5)
+        self.stopped = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            with conn:
+                self.received.append(conn.recv(1024) or b"<connected>")
+
+    def close(self):
+        self.stopped = True
+        self.thread.join()
+        self.server.close()
+
+
+@dataclass
+class Batch:
+    out: Path
+    results: dict
+    csv: str
+    leaked: list | None     # what reached the leak listener (None: this worker did not run the batch)
+
+
+@pytest.fixture(scope="session")
+def example_batch(shared_dir, assignment) -> Batch:
+    """Every example submission graded once with 2 workers (shared by all tests)."""
+    out = shared_dir / "examples-batch"
+    leaked_file = shared_dir / "examples-batch-leaks.json"
+    with file_lock(shared_dir / "examples-batch.lock"):
+        submissions = find_submissions([examples_dir(assignment)], assignment)
+        if isolation() == "none":  # the hostile examples really attack: never run them unsandboxed
+            submissions = [s for s in submissions if not s.student.startswith("hostile_")]
+        fresh = not leaked_file.exists()
+        listener = LeakListener(LEAK_PORT) if fresh else None
+        try:
+            results = grade_batch(submissions, assignment, out / "grades.csv", out / "feedback", workers=2,
+                                  limits=TEST_LIMITS, device="cpu", log=lambda *_: None)
+        finally:
+            if listener:
+                listener.close()
+                leaked_file.write_text(json.dumps([r.decode("latin-1") for r in listener.received]))
+    return Batch(out, {r.student: r for r in results}, (out / "grades.csv").read_text(),
+                 json.loads(leaked_file.read_text()))
