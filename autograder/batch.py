@@ -23,7 +23,7 @@ from .feedback import render
 from .grade import SubmissionResult, file_sha256, grade_notebook, verify_all
 from .observe import GraderError, Observation
 from .reference import cache_key, reference_outputs
-from .sandbox import Limits, isolation
+from .sandbox import Limits, Sandbox, isolation
 
 
 @dataclass(frozen=True)
@@ -131,16 +131,17 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
     todo = [s for s in submissions if s.student not in done]
     log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
         f"with {workers} worker(s), isolation: {level}, device: {device}.")
-    slots: queue.Queue[int] = queue.Queue()
-    for k in range(workers):
-        slots.put(k)
+    sandboxes = [Sandbox(slot, level, limits.threads) for slot in range(workers)]
+    free: queue.Queue[Sandbox] = queue.Queue()
+    for sandbox in sandboxes:
+        free.put(sandbox)
     failures: list[str] = []
 
     def work(submission: Submission) -> SubmissionResult | None:
-        slot, start = slots.get(), time.monotonic()
+        sandbox, start = free.get(), time.monotonic()
         try:
             result, figures = grade_notebook(submission.path, submission.student, assignment, reference, context,
-                                             key, limits, device, slot, level)
+                                             key, limits, device, sandbox)
             write_atomic(feedback / f"{safe_name(submission.student)}.html", render(result, figures))
             write_atomic(result_path(feedback, submission.student), result.to_json())
             log(f"  {submission.student}: {result.total:g} / {result.max:g}  ({time.monotonic() - start:.1f} s)")
@@ -150,10 +151,14 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
             log(f"  {submission.student}: NOT GRADED ({type(err).__name__}: {str(err)[:300]})")
             return None
         finally:
-            slots.put(slot)
+            free.put(sandbox)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        graded = [r for r in pool.map(work, todo) if r is not None]
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            graded = [r for r in pool.map(work, todo) if r is not None]
+    finally:
+        for sandbox in sandboxes:
+            sandbox.close()
     results = sorted([*done.values(), *graded], key=lambda r: r.student)
     write_atomic(out_csv, csv_text(results, assignment))
     if failures:

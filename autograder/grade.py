@@ -13,7 +13,7 @@ from pathlib import Path
 from .check import Assignment, Figure
 from .extract import UnreadableNotebook, defines, notebook_cells
 from .observe import Observation, observe
-from .sandbox import Limits
+from .sandbox import Limits, Sandbox
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,11 @@ def verify_all(assignment: Assignment, obs: Observation, reference: dict, contex
 
 
 def grade_notebook(path: Path, student: str, assignment: Assignment, reference: dict, context, grader_key: str,
-                   limits: Limits, device: str, slot: int = 0,
-                   isolation: str = "") -> tuple[SubmissionResult, dict[str, tuple[Figure, ...]]]:
+                   limits: Limits, device: str, sandbox: Sandbox) -> tuple[SubmissionResult, dict[str, tuple[Figure, ...]]]:
     """Grade the notebook at ``path`` (see the module docstring). Raises only for grader failures."""
     path = Path(path)
     result = SubmissionResult(student, assignment.id, str(path), file_sha256(path), grader_key, [],
-                              isolation=isolation)
+                              isolation=sandbox.level)
     try:
         cells = notebook_cells(path, assignment.functions)
     except UnreadableNotebook as err:
@@ -111,7 +110,7 @@ def grade_notebook(path: Path, student: str, assignment: Assignment, reference: 
                          for c in assignment.checks]
         result.notes.append(message)
         return result, {}
-    obs = observe(cells, assignment, limits, device, slot)
+    obs = observe(cells, assignment, limits, device, sandbox)
     result.checks, figures = verify_all(assignment, obs, reference, context, limits, cells)
     result.notes += [f"{message}" for message in obs.cell_errors.values()] + obs.notes
     result.output_tail, result.output_bytes = obs.output_tail, obs.output_bytes

@@ -1,7 +1,8 @@
-"""Inside the sandboxed child, before any student code: a fresh root file system, then no privileges.
+"""Inside the sandboxed child, before any student code: new namespaces, a fresh root file system, no privileges.
 
-The child starts in new mount, pid, network, IPC and UTS namespaces (``unshare``; as root directly, otherwise in
-a new user namespace). ``enter(spec)`` then
+``unshare_namespaces`` puts the process in new mount, network, IPC and UTS namespaces and makes its next child
+PID 1 of a new pid namespace (as root directly, otherwise inside a new user namespace). That child calls
+``enter(spec)``, which
 
 1. mounts a small tmpfs and binds into it, read-only, only what Python, torch and hwlib need (``spec["binds"]``:
    /usr, /etc, the Python installation, the hwlib package and its data, the autograder's own .py files) plus a
@@ -24,6 +25,8 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _KEEP_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096   # + noatime, nodiratime, relatime
 MNT_DETACH = 2
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 
@@ -66,6 +69,19 @@ def _pivot_root(new_root: str) -> None:
     _call(_libc.syscall, ctypes.c_long(number), b".", b".", what="pivot_root")
     _call(_libc.umount2, b".", ctypes.c_int(MNT_DETACH), what="detach the old root")
     os.chdir("/")
+
+
+def unshare_namespaces(user_namespace: bool) -> None:
+    """New mount/net/IPC/UTS namespaces now and a new pid namespace for the next child; first a user namespace
+    (mapping this uid and gid to 0) when ``user_namespace``."""
+    if user_namespace:
+        uid, gid = os.getuid(), os.getgid()
+        _call(_libc.unshare, CLONE_NEWUSER, what="unshare(user)")
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID
+    _call(_libc.unshare, flags, what="unshare(mount, net, ipc, uts, pid)")
 
 
 def build_root(spec: dict) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .check import Assignment
 from .extract import Cell
-from .sandbox import ChildRun, Limits, run_child
+from .sandbox import ChildRun, Limits, Sandbox
 from .wire import decode_arrays
 
 
@@ -35,9 +35,11 @@ def _why(run: ChildRun, limits: Limits) -> str:
         return f"did not finish within the time limit ({limits.timeout_s:g} s)"
     if run.channel_problem:
         return f"garbled the grader's result channel ({run.channel_problem})"
-    if run.returncode is not None and run.returncode < 0:
-        return (f"was killed by signal {-run.returncode}" +
-                (f" (out of memory? the limit is {limits.memory_mb} MB)" if run.returncode == -9 else ""))
+    signal = -run.returncode if run.returncode is not None and run.returncode < 0 else \
+        run.returncode - 128 if run.returncode is not None and run.returncode > 128 else None
+    if signal:
+        return (f"was killed by signal {signal}" +
+                (f" (out of memory? the limit is {limits.memory_mb} MB)" if signal == 9 else ""))
     return f"ended the process (exit code {run.returncode}); do not call exit(), sys.exit() or os._exit()"
 
 
@@ -70,17 +72,15 @@ def _absorb(run: ChildRun, obs: Observation, cells: list[Cell], pending: list[st
     return step, done
 
 
-def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: str, slot: int = 0,
-            level: str | None = None) -> Observation:
-    """Execute ``cells`` and run every probe of ``assignment`` in the sandbox (see the module docstring);
-    ``level`` is the isolation (default: the strongest available, ``sandbox.isolation()``)."""
+def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: str, sandbox: Sandbox) -> Observation:
+    """Execute ``cells`` and run every probe of ``assignment`` in ``sandbox`` (see the module docstring)."""
     obs = Observation()
     probe_of = {p.name: p for p in assignment.probes}
     cells = list(cells)
     for _ in range(len(cells) + len(assignment.functions) + 1):
         pending = [name for name in probe_of if name not in obs.probes]
         job = {"assignment": assignment.id, "device": device, "cells": [asdict(c) for c in cells], "probes": pending}
-        run = run_child(job, limits, slot, level)
+        run = sandbox.run(job, limits)
         step, done = _absorb(run, obs, cells, pending)
         if done and all(name in obs.probes for name in pending):
             break

@@ -2,14 +2,15 @@
 
 Isolation, strongest available first (``isolation()``):
 
-- ``"namespaces"`` (running as root): ``unshare`` mount/pid/net/ipc/uts namespaces, a minimal read-only root
+- ``"namespaces"`` (running as root): new mount/pid/net/ipc/uts namespaces, a minimal read-only root
   (``jail``) and an unprivileged uid per worker slot;
 - ``"user-namespaces"`` (not root, unprivileged user namespaces allowed): the same inside a user namespace, with
   every capability dropped;
 - ``"none"``: resource limits, a throw-away folder and a session to kill; the student's code can read what the
   grader's user can. The CLI warns loudly.
 
-Always: a wall-clock timeout (the whole process tree is killed), a memory cap (``RLIMIT_DATA``), CPU and file size
+Children are forks of a warm launcher process (``launcher``), so a run costs milliseconds, not the seconds
+of importing torch. Always: a wall-clock timeout (the whole process tree is killed), a memory cap (``RLIMIT_DATA``), CPU and file size
 limits, a clean environment with no network settings, and output drained through pipes with a cap.
 """
 from __future__ import annotations
@@ -19,11 +20,11 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +52,6 @@ class ChildRun:
     output_tail: str = ""
     output_bytes: int = 0
     channel_problem: str | None = None
-    stderr_of_setup: str = ""
 
 
 def _works(cmd: list[str]) -> bool:
@@ -67,7 +67,7 @@ def isolation() -> str:
     wanted = os.environ.get("AUTOGRADER_ISOLATION", "")
     if wanted and wanted not in ISOLATION_LEVELS:
         raise ValueError(f"AUTOGRADER_ISOLATION: expected one of {ISOLATION_LEVELS}, got {wanted!r}.")
-    if sys.platform != "linux" or not (shutil.which("unshare") and shutil.which("setpriv")) or wanted == "none":
+    if sys.platform != "linux" or not shutil.which("unshare") or wanted == "none":
         return "none"
     probe = ["unshare", *NAMESPACE_FLAGS, "true"]
     if os.geteuid() == 0 and wanted != "user-namespaces" and _works(probe):
@@ -113,25 +113,13 @@ def jail_spec(root: str, slot: int, level: str) -> dict:
             "uid": SANDBOX_UID_BASE + slot if level == "namespaces" else None}
 
 
-def _command(level: str) -> list[str]:
-    import hwlib
-
-    package_parents = sorted({str(Path(__file__).resolve().parent.parent), str(Path(hwlib.__file__).resolve().parent.parent)})
-    bootstrap = f"import sys; sys.path[:0] = {package_parents!r}; from autograder.child import main; main()"
-    python = [sys.executable, "-I", "-B", "-c", bootstrap]
-    if level == "namespaces":
-        return ["setpriv", "--pdeathsig", "KILL", "--", "unshare", *NAMESPACE_FLAGS, "--", *python]
-    if level == "user-namespaces":
-        return ["setpriv", "--pdeathsig", "KILL", "--", "unshare", "--user", "--map-root-user", *NAMESPACE_FLAGS,
-                "--", *python]
-    return python
-
-
 def _environment(threads: int, home: str) -> dict[str, str]:
+    """The launcher's (and so every child's) whole environment: nothing inherited but the GPU selection."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": home, "HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1",
            "HWLIB_CACHE": home, "TORCH_HOME": home, "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "PYTHONHASHSEED": "0", "PYTHONWARNINGS": "ignore"}
+           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0",
+           "PYTHONWARNINGS": "ignore"}
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
@@ -154,67 +142,121 @@ def _collect(stream, run: ChildRun) -> None:
     stream.read()  # drain whatever follows a malformed message, so the child never blocks on a full pipe
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """SIGKILL the child's pid-namespace init (taking the namespace with it) and the whole session."""
-    try:
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-    except OSError:
-        children = []
-    for pid in [int(c) for c in children]:
+class Sandbox:
+    """Runs jobs in sandboxed children forked by one warm launcher process (``launcher``); one per worker slot.
+
+    ``run(job, limits)`` blocks until the child ends (or is killed at ``limits.timeout_s``) and returns what it
+    reported. A launcher that dies is started again on the next run. Use as a context manager, or ``close()``.
+    """
+
+    def __init__(self, slot: int = 0, level: str | None = None, threads: int = 1):
+        self.slot, self.level, self.threads = slot, level or isolation(), threads
+        self.scratch = tempfile.mkdtemp(prefix="autograder-")
+        os.chmod(self.scratch, 0o755)
+        self.home = "/tmp" if self.level != "none" else os.path.join(self.scratch, "home")
+        os.makedirs(self.home, exist_ok=True)
+        self.process: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+
+    def _start(self) -> None:
+        import hwlib
+
+        parents = sorted({str(Path(__file__).resolve().parent.parent), str(Path(hwlib.__file__).resolve().parent.parent)})
+        ours, theirs = socket.socketpair()
+        bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.launcher import main; "
+                     f"main({theirs.fileno()})")
+        log = open(os.path.join(self.scratch, "launcher.log"), "ab")
+        self.process = subprocess.Popen([sys.executable, "-I", "-B", "-c", bootstrap], stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.scratch,
+                                        env=_environment(self.threads, self.home))
+        log.close()
+        theirs.close()
+        self.sock = ours
+
+    def _launcher_log(self) -> str:
         try:
-            os.kill(pid, signal.SIGKILL)
+            return Path(self.scratch, "launcher.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def run(self, job: dict, limits: Limits) -> ChildRun:
+        from .launcher import receive_message, send_message
+
+        if self.process is None or self.process.poll() is not None:
+            self._start()
+        inside = self.level != "none"
+        job = {**job, "cwd": self.home, "memory_mb": limits.memory_mb, "threads": limits.threads,
+               "isolation": self.level, "cpu_s": int(limits.timeout_s * max(1, limits.threads) + 30),
+               "nproc": 1024 if self.level == "namespaces" else None,
+               "jail": jail_spec(os.path.join(self.scratch, "root"), self.slot, self.level) if inside else None}
+        if inside:
+            os.makedirs(job["jail"]["root"], exist_ok=True)
+        run = ChildRun()
+        out_r, out_w = os.pipe()
+        chan_r, chan_w = os.pipe()
+        try:
+            send_message(self.sock, job, [out_w, chan_w])
         except OSError:
             pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
+        finally:
+            os.close(out_w)
+            os.close(chan_w)
+        out, channel = os.fdopen(out_r, "rb"), os.fdopen(chan_r, "rb")
+        readers = [threading.Thread(target=_drain, args=(out, run), daemon=True),
+                   threading.Thread(target=_collect, args=(channel, run), daemon=True)]
+        for t in readers:
+            t.start()
+        reply, _ = receive_message(self.sock) if self.process.poll() is None else (None, [])
+        if reply is None:
+            self._stop_launcher()
+            raise RuntimeError(f"the grader's launcher process died:\n{self._launcher_log()}")
+        pid = int(reply["pid"])
+        self.sock.settimeout(limits.timeout_s)
+        try:
+            reply, _ = receive_message(self.sock)
+        except socket.timeout:
+            run.timed_out = True
+            _kill(pid, self.level)
+            self.sock.settimeout(None)
+            reply, _ = receive_message(self.sock)
+        self.sock.settimeout(None)
+        run.returncode = None if reply is None else int(reply["exit"])
+        for t in readers:
+            t.join(timeout=10)
+        out.close()
+        channel.close()
+        return run
+
+    def _stop_launcher(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def close(self) -> None:
+        """Stop the launcher and remove the scratch folder."""
+        self._stop_launcher()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def run_child(job: dict, limits: Limits, slot: int = 0, level: str | None = None) -> ChildRun:
-    """Run ``python -m autograder.child`` on ``job`` (sandbox fields added here) and collect its report."""
-    level = level or isolation()
-    scratch = tempfile.mkdtemp(prefix="autograder-")
-    os.chmod(scratch, 0o755)
-    run = ChildRun()
-    inside = level != "none"
-    home = "/tmp" if inside else os.path.join(scratch, "home")
-    if not inside:
-        os.makedirs(home)
-    job = {**job, "cwd": home, "memory_mb": limits.memory_mb, "threads": limits.threads,
-           "cpu_s": int(limits.timeout_s * max(1, limits.threads) + 30),
-           "nproc": 1024 if level == "namespaces" else None,
-           "jail": jail_spec(os.path.join(scratch, "root"), slot, level) if inside else None}
-    if inside:
-        os.makedirs(job["jail"]["root"])
-    read_fd, write_fd = os.pipe()
-    job["channel_fd"] = write_fd
-    try:
-        proc = subprocess.Popen(_command(level), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, pass_fds=(write_fd,), env=_environment(limits.threads, home),
-                                cwd=scratch, start_new_session=True)
-    finally:
-        os.close(write_fd)
-    channel = os.fdopen(read_fd, "rb")
-    threads = [threading.Thread(target=_drain, args=(proc.stdout, run), daemon=True),
-               threading.Thread(target=_collect, args=(channel, run), daemon=True)]
-    for t in threads:
-        t.start()
-    try:
-        proc.stdin.write(json.dumps(job).encode())
-        proc.stdin.close()
-    except OSError:
-        pass
-    deadline = time.monotonic() + limits.timeout_s
-    try:
-        proc.wait(timeout=limits.timeout_s)
-    except subprocess.TimeoutExpired:
-        run.timed_out = True
-    _kill_tree(proc)  # also reaps anything the student left running in "none" mode
-    proc.wait()
-    for t in threads:
-        t.join(timeout=max(1.0, deadline - time.monotonic() + 5))
-    channel.close()
-    run.returncode = proc.returncode
-    shutil.rmtree(scratch, ignore_errors=True)
-    return run
+def _kill(pid: int, level: str) -> None:
+    """SIGKILL the child: in a pid namespace its PID 1 dies with its supervisor (parent-death signal), and the
+    namespace with it; without one, the child's whole session."""
+    for kill in ((lambda: os.killpg(pid, signal.SIGKILL)) if level == "none" else (lambda: None),
+                 lambda: os.kill(pid, signal.SIGKILL)):
+        try:
+            kill()
+        except OSError:
+            pass

@@ -8,7 +8,7 @@ from autograder.assignments import repo_root, solution_notebook
 from autograder.extract import Cell
 from autograder.observe import observe
 from autograder.reference import cache_dir
-from autograder.sandbox import isolation
+from autograder.sandbox import Sandbox, isolation
 
 from autograder_helpers import TEST_LIMITS, needs_namespaces
 
@@ -43,7 +43,8 @@ def spy(assignment, level):
     writes = {"write_hwlib": str(repo_root() / "hwlib" / "__init__.py"),
               "write_autograder": str(repo_root() / "autograder" / "grade.py")}
     cell = Cell("compute_saliency_maps", SPY.format(targets=targets, writes=writes), 0)
-    obs = observe([cell], assignment, TEST_LIMITS, "cpu", level=level)
+    with Sandbox(level=level) as sandbox:
+        obs = observe([cell], assignment, TEST_LIMITS, "cpu", sandbox)
     line = next(l for l in obs.output_tail.splitlines() if l.startswith("SPY"))
     return json.loads(line[3:]), targets
 

@@ -1,0 +1,82 @@
+"""The warm launcher: one long-lived, trusted process per worker slot that forks a sandboxed child per run.
+
+Importing torch and hwlib and building an assignment's context takes seconds; forking a process that already has
+them takes milliseconds. The launcher does that work once, never runs student code itself and never touches
+CUDA (a forked child could not use it otherwise). Per request from the parent (a JSON job plus two pipe ends
+passed over a Unix socket: the child's stdout+stderr and its result channel) it forks ``child.run``, tells the
+parent the child's pid, reaps it and reports its exit code.
+
+Protocol on the socket (both ways): 4-byte big-endian length + JSON; a request's pipe ends ride with its first
+bytes (SCM_RIGHTS).
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import sys
+
+
+def send_message(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    frame = struct.pack(">I", len(data)) + data
+    if fds:
+        sent = socket.send_fds(sock, [frame[:4]], fds)
+        frame = frame[sent:]
+    sock.sendall(frame)
+
+
+def receive_message(sock: socket.socket, want_fds: int = 0) -> tuple[dict | None, list[int]]:
+    """The next message and the fds that came with it; ``(None, [])`` at EOF."""
+    head, fds = b"", []
+    while len(head) < 4:
+        if want_fds and not fds:
+            chunk, fds, _, _ = socket.recv_fds(sock, 4 - len(head), want_fds)
+        else:
+            chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return None, fds
+        head += chunk
+    (size,) = struct.unpack(">I", head)
+    body = b""
+    while len(body) < size:
+        chunk = sock.recv(min(1 << 20, size - len(body)))
+        if not chunk:
+            return None, fds
+        body += chunk
+    return json.loads(body), fds
+
+
+def main(control_fd: int) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # no thread pool exists when we fork
+    import hwlib  # noqa: F401  (imported once, here)
+
+    from .assignments import load_assignment
+    from .child import run
+
+    sock = socket.socket(fileno=control_fd)
+    contexts = {}
+    while True:
+        job, fds = receive_message(sock, want_fds=2)
+        if job is None:
+            return
+        key = (job["assignment"], job["device"])
+        if key not in contexts:
+            contexts[key] = load_assignment(job["assignment"]).make_context(job["device"])
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            run(job, contexts[key], fds[0], fds[1])   # never returns
+        for fd in fds:
+            os.close(fd)
+        send_message(sock, {"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+        send_message(sock, {"exit": code})
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
