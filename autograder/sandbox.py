@@ -220,6 +220,8 @@ class Sandbox:
             self.sock.settimeout(None)
             reply, _ = receive_message(self.sock)
         self.sock.settimeout(None)
+        if self.level == "none":
+            _kill(pid, self.level)  # whatever the child left running in its session
         run.returncode = None if reply is None else int(reply["exit"])
         for t in readers:
             t.join(timeout=10)

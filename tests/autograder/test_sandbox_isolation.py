@@ -87,3 +87,19 @@ def test_isolation_can_be_weakened_only_on_purpose(monkeypatch):
         assert isolation() == "none"
     finally:
         isolation.cache_clear()
+
+
+def test_without_namespaces_grading_still_works_and_scores_the_same(assignment):
+    """The weakest level (resource limits and a session only) gives the same verdicts on honest submissions."""
+    from autograder.assignments import examples_dir
+    from autograder.grade import grade_notebook
+    from autograder.reference import cache_key, reference_outputs
+
+    reference, context = reference_outputs(assignment), assignment.make_context("cpu")
+    totals = {}
+    with Sandbox(level="none") as sandbox:
+        for name in ("perfect", "one_bug", "wrong"):
+            result, _ = grade_notebook(examples_dir(assignment) / f"{name}.ipynb", name, assignment, reference,
+                                       context, cache_key(assignment), TEST_LIMITS, "cpu", sandbox)
+            totals[name] = (result.total, result.isolation)
+    assert totals == {"perfect": (9, "none"), "one_bug": (6, "none"), "wrong": (0, "none")}
