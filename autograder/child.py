@@ -1,6 +1,7 @@
 """The sandboxed child: a fork of the warm launcher that runs one submission's code and reports what it did.
 
-``run(job, context, out_fd, channel_fd)`` never returns. It locks the process in (namespaces, ``jail.enter``,
+``run(context, out_fd, channel_fd, job_fd)`` never returns. It reads its job (JSON) from ``job_fd``, locks the
+process in (namespaces, ``jail.enter``,
 resource limits), executes the student's cells and runs the probes, sending each step's start and result on the
 channel (``wire`` messages: JSON headers and ``.npz`` arrays). It decides nothing about grades: the parent compares.
 """
@@ -21,6 +22,13 @@ def set_limits(memory_mb: int, cpu_s: int, nproc: int | None) -> None:
         limits.append((resource.RLIMIT_NPROC, nproc))
     for which, value in limits:
         resource.setrlimit(which, (value, value))
+
+
+def _read_job(job_fd: int) -> dict:
+    import json
+
+    with os.fdopen(job_fd, "rb") as f:
+        return json.loads(f.read(64 * 2**20))
 
 
 def _redirect(out_fd: int, channel_fd: int) -> int:
@@ -58,9 +66,10 @@ def _enter_sandbox(job: dict) -> None:
         os._exit(1)
 
 
-def run(job: dict, context, out_fd: int, channel_fd: int) -> None:
+def run(context, out_fd: int, channel_fd: int, job_fd: int) -> None:
     """The forked child's whole life (see the module docstring)."""
     try:
+        job = _read_job(job_fd)
         channel_fd = _redirect(out_fd, channel_fd)
         _enter_sandbox(job)
         os.chdir(job["cwd"])

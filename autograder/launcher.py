@@ -2,9 +2,11 @@
 
 Importing torch and hwlib and building an assignment's context takes seconds; forking a process that already has
 them takes milliseconds. The launcher does that work once, never runs student code itself and never touches
-CUDA (a forked child could not use it otherwise). Per request from the parent (a JSON job plus two pipe ends
-passed over a Unix socket: the child's stdout+stderr and its result channel) it forks ``child.run``, tells the
-parent the child's pid, reaps it and reports its exit code.
+CUDA (a forked child could not use it otherwise). Per request from the parent (the assignment and device, plus
+three pipe ends passed over a Unix socket: the child's stdout+stderr, its result channel and the pipe its job
+arrives on) it forks ``child.run``, tells the parent the child's pid, reaps it and reports its exit code. The job
+itself (the student's code) goes straight to the child: the launcher never holds one student's code in memory
+that the next student's fork could dig out.
 
 Protocol on the socket (both ways): 4-byte big-endian length + JSON; a request's pipe ends ride with its first
 bytes (SCM_RIGHTS).
@@ -60,16 +62,16 @@ def main(control_fd: int) -> None:
     sock = socket.socket(fileno=control_fd)
     contexts = {}
     while True:
-        job, fds = receive_message(sock, want_fds=2)
-        if job is None:
+        request, fds = receive_message(sock, want_fds=3)
+        if request is None:
             return
-        key = (job["assignment"], job["device"])
+        key = (str(request["assignment"]), str(request["device"]))
         if key not in contexts:
-            contexts[key] = load_assignment(job["assignment"]).make_context(job["device"])
+            contexts[key] = load_assignment(key[0]).make_context(key[1])
         pid = os.fork()
         if pid == 0:
             sock.close()
-            run(job, contexts[key], fds[0], fds[1])   # never returns
+            run(contexts[key], *fds)   # never returns
         for fd in fds:
             os.close(fd)
         send_message(sock, {"pid": pid})

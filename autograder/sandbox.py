@@ -10,8 +10,9 @@ Isolation, strongest available first (``isolation()``):
   grader's user can. The CLI warns loudly.
 
 Children are forks of a warm launcher process (``launcher``), so a run costs milliseconds, not the seconds
-of importing torch. Always: a wall-clock timeout (the whole process tree is killed), a memory cap (``RLIMIT_DATA``), CPU and file size
-limits, a clean environment with no network settings, and output drained through pipes with a cap.
+of importing torch. Always: a wall-clock timeout (the whole process tree is killed), a memory cap
+(``RLIMIT_DATA``), CPU and file size limits, a clean environment with no network settings, and output drained
+through pipes with a cap.
 """
 from __future__ import annotations
 
@@ -118,8 +119,8 @@ def _environment(threads: int, home: str) -> dict[str, str]:
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
            "MPLBACKEND": "Agg", "MPLCONFIGDIR": home, "HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1",
            "HWLIB_CACHE": home, "TORCH_HOME": home, "OMP_NUM_THREADS": str(threads),
-           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", "PYTHONHASHSEED": "0",
-           "PYTHONWARNINGS": "ignore"}
+           "MKL_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE",
+           "PYTHONHASHSEED": "0", "PYTHONWARNINGS": "ignore"}
     if "CUDA_VISIBLE_DEVICES" in os.environ:
         env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
     return env
@@ -132,6 +133,14 @@ def _drain(stream, run: ChildRun) -> None:
         run.output_bytes += len(chunk)
         tail = (tail + chunk)[-OUTPUT_TAIL:]
     run.output_tail = tail.decode("utf-8", "replace")
+
+
+def _write_job(fd: int, job: dict) -> None:
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(job).encode())
+    except OSError:  # the child died before reading it
+        pass
 
 
 def _collect(stream, run: ChildRun) -> None:
@@ -161,7 +170,7 @@ class Sandbox:
     def _start(self) -> None:
         import hwlib
 
-        parents = sorted({str(Path(__file__).resolve().parent.parent), str(Path(hwlib.__file__).resolve().parent.parent)})
+        parents = sorted({str(Path(p).resolve().parent.parent) for p in (__file__, hwlib.__file__)})
         ours, theirs = socket.socketpair()
         bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.launcher import main; "
                      f"main({theirs.fileno()})")
@@ -192,18 +201,19 @@ class Sandbox:
         if inside:
             os.makedirs(job["jail"]["root"], exist_ok=True)
         run = ChildRun()
-        out_r, out_w = os.pipe()
-        chan_r, chan_w = os.pipe()
+        (out_r, out_w), (chan_r, chan_w), (job_r, job_w) = os.pipe(), os.pipe(), os.pipe()
         try:
-            send_message(self.sock, job, [out_w, chan_w])
+            send_message(self.sock, {"assignment": job["assignment"], "device": job["device"]},
+                         [out_w, chan_w, job_r])
         except OSError:
             pass
         finally:
-            os.close(out_w)
-            os.close(chan_w)
+            for fd in (out_w, chan_w, job_r):
+                os.close(fd)
         out, channel = os.fdopen(out_r, "rb"), os.fdopen(chan_r, "rb")
         readers = [threading.Thread(target=_drain, args=(out, run), daemon=True),
-                   threading.Thread(target=_collect, args=(channel, run), daemon=True)]
+                   threading.Thread(target=_collect, args=(channel, run), daemon=True),
+                   threading.Thread(target=_write_job, args=(job_w, job), daemon=True)]
         for t in readers:
             t.start()
         reply, _ = receive_message(self.sock) if self.process.poll() is None else (None, [])
