@@ -21,7 +21,8 @@ SALIENCY_SINGLE = slice(4, 5)      # the one-image probe
 FOOLING_IMAGE = 0                  # index of the image to fool; target = (its label + FOOLING_SHIFT) % classes
 FOOLING_SHIFT = 3
 FOOLING_TIE = 1e-3                 # a target score this close to the top counts (GPU and CPU round differently)
-STEP_SEED, STEP_L2_REG, STEP_LEARNING_RATE = 0, 0.05, 1.0   # L2 term ~ a third of the score gradient
+STEP_SEED, STEP_LEARNING_RATE = 0, 1.0
+STEP_L2_SHARE = 0.5                # l2_reg is chosen so the L2 term's gradient is half the score's (see Context)
 
 
 class Context:
@@ -40,6 +41,17 @@ class Context:
         self.class_names = loaded.class_names
         self.X = hwlib.preprocess(samples.images, size=samples.image_size)
         self.y = torch.as_tensor(samples.labels, dtype=torch.int64)
+        self.step_l2_reg = self._balanced_l2_reg()
+
+    def _balanced_l2_reg(self) -> float:
+        """The l2_reg of the update-step probe: ``||grad 2 l2_reg I|| = STEP_L2_SHARE * ||grad s_y(I)||`` at the
+        start image, rounded to 2 significant digits, so that a missing or flipped L2 term shows for any model."""
+        import torch
+
+        img = self.step_start().double().requires_grad_(True)
+        score = copy.deepcopy(self.base_model).double()(img)[0, int(self.y[0])]
+        (grad,) = torch.autograd.grad(score, img)
+        return float(f"{STEP_L2_SHARE * float(grad.norm()) / (2 * float(img.detach().norm())):.2g}")
 
     def fresh_model(self):
         """A private copy of the frozen model on ``device`` (so one probe cannot spoil the next)."""
@@ -91,9 +103,9 @@ def _fooling_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
 def _step_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     img = ctx.on_device(ctx.step_start()).requires_grad_(True)
     model, target = ctx.fresh_model(), int(ctx.y[0])
-    fn(img, model, target, STEP_L2_REG, STEP_LEARNING_RATE)
+    fn(img, model, target, ctx.step_l2_reg, STEP_LEARNING_RATE)
     after_one = to_array(img, "img after one call")
-    fn(img, model, target, STEP_L2_REG, STEP_LEARNING_RATE)
+    fn(img, model, target, ctx.step_l2_reg, STEP_LEARNING_RATE)
     return {"after_one": after_one, "after_two": to_array(img, "img after two calls")}
 
 
@@ -208,7 +220,7 @@ def _verify_step(key: str, previous: str | None):
         err = norm_relative_error(step_s, step_r)
         if err <= tol.rtol:
             return Verdict(True, f"the {step} matches the reference (difference {err:.1e}).", figures)
-        l2_part = 2 * STEP_L2_REG * STEP_LEARNING_RATE * before_r      # what the penalty subtracts from the step
+        l2_part = 2 * ctx.step_l2_reg * STEP_LEARNING_RATE * before_r      # what the penalty subtracts from the step
         hint = ("img did not change: update it in place (`img += ...` inside `torch.no_grad()`); a returned tensor "
                 "is ignored." if not step_s.any() else
                 "the L2 penalty is missing: the objective is s_y(img) - l2_reg * ||img||_2^2."

@@ -106,7 +106,7 @@ def test_update_step_bugs_get_specific_hints(reference, context, bug, hint):
     start = context.step_start().numpy()
     ref = reference["update_step"]
     step1, step2 = ref["after_one"] - start, ref["after_two"] - ref["after_one"]
-    l2 = 2 * nv.STEP_L2_REG * nv.STEP_LEARNING_RATE
+    l2 = 2 * context.step_l2_reg * nv.STEP_LEARNING_RATE
     if bug == "descent":
         one = start - step1
     elif bug == "no_l2":
@@ -122,3 +122,12 @@ def test_update_step_bugs_get_specific_hints(reference, context, bug, hint):
     assert not result.passed and hint in result.message, result.message
     if bug == "accumulates":
         assert verdict("update_step_one", student, reference, context).passed
+
+
+def test_update_step_probe_weighs_both_terms(reference, context):
+    """The probe's l2_reg makes the L2 term's part of the step about half the score's, whatever the model."""
+    start = context.step_start().numpy()
+    step = reference["update_step"]["after_one"] - start
+    l2_part = -2 * context.step_l2_reg * nv.STEP_LEARNING_RATE * start
+    ratio = np.linalg.norm(l2_part) / np.linalg.norm(step - l2_part)
+    assert 0.4 < ratio < 0.6 and context.step_l2_reg > 0
