@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             print("no namespace isolation on this machine: skipping the hostile example submissions.")
         target = out / assignment_id
         results = grade_batch(submissions, assignment, target / "grades.csv", target / "feedback", args.workers,
-                              Limits(timeout_s=30, memory_mb=3072, threads=threads), resolve_device("auto"), force=True,
+                              Limits(timeout_s=10, memory_mb=3072, threads=threads), resolve_device("auto"), force=True,
                               log=lambda *_: None)
         print(f"\n{assignment_id}: example submissions graded by the fast autograder\n")
         print(table(results, assignment))

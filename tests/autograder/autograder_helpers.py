@@ -12,8 +12,8 @@ from autograder.assignments import examples_dir, load_assignment, release_notebo
 from autograder.sandbox import Limits, isolation
 
 ASSIGNMENT_ID = "02_network_visualization"
-# Generous for a loaded 2-core CI machine (a run needs ~4 s), small enough that the hostile infinite loop is cheap.
-TEST_LIMITS = Limits(timeout_s=25, memory_mb=2048, threads=1)
+# Generous for a loaded 2-core CI machine (a warm run needs ~1 s), small enough that the hostile infinite loop is cheap.
+TEST_LIMITS = Limits(timeout_s=15, memory_mb=2048, threads=1)
 LEAK_PORT = 47613  # hostile_network tries to send data here
 
 
