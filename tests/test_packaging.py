@@ -3,6 +3,7 @@ import re
 import sys
 
 import pytest
+import yaml
 
 from notebook_course import ROOT
 
@@ -21,13 +22,11 @@ def test_environment_yml_agrees_with_pyproject():
     project = pyproject()["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["instructor"] + \
         project["optional-dependencies"]["test"]
-    text = (ROOT / "environment.yml").read_text()
-    listed = [line.strip()[2:].strip() for line in text.splitlines()
-              if re.match(r"^\s+- [A-Za-z]", line) and not line.strip().startswith("- pip")
-              and not line.strip().startswith("- python")]
-    assert sorted(listed) == sorted(wanted)
-    py = re.search(r"- python(\S+)", text).group(1)
-    assert py == project["requires-python"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_block = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert sorted(p for p in pip_block if not p.startswith("-e")) == sorted(wanted)
+    assert "-e ." in pip_block
+    assert f"python{project['requires-python']}" in env["dependencies"]
 
 
 def test_makefile_pins_torch_within_pyproject_range():
