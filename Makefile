@@ -7,7 +7,7 @@ STAMP := $(VENV)/.hwlib-installed
 # torch/torchvision are pinned here (they install from local disk on the course machines); pyproject allows >=2.4.
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo test notebooks clean
+.PHONY: install demo test notebooks grade-demo bench clean
 
 install: $(STAMP)
 
@@ -28,6 +28,13 @@ test: install
 notebooks: install
 	cd autograder && for a in $$(ls ../solutions); do \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment "$$a" --force || exit 1; done
+
+grade-demo: install
+	$(PY) -m autograder demo
+
+bench: install
+	$(PY) benchmarks/bench_saliency.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/bench_grading.py
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -26,4 +26,3 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Graded cells run offline, on the CPU, with a generous per-cell timeout.
 c.ExecutePreprocessor.timeout = 600
 c.Execute.timeout = 600
-c.ClearMetadataPreprocessor.enabled = True
