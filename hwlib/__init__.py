@@ -9,6 +9,7 @@ from .image import SQUEEZENET_MEAN, SQUEEZENET_STD, blur_image, clamp_to_image, 
 from .models import LoadedModel, load_squeezenet
 from .sources import OfflineError, resolve_source
 from .class_visualization import create_class_visualization
+from . import plotting
 
 __version__ = "0.1.0"
 

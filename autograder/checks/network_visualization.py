@@ -9,7 +9,7 @@ import copy
 
 import numpy as np
 
-from ..arrays import cosine, flag, max_relative_error, norm_relative_error, shape_problem, to_array
+from ..arrays import cosine, flag, norm_relative_error, shape_problem, to_array
 from ..check import Assignment, Check, Figure, Probe, Tolerance, Verdict
 
 ASSIGNMENT_ID = "02_network_visualization"
@@ -138,17 +138,18 @@ def _verify_saliency(index: slice):
             return Verdict(False, problem)
         shown = list(range(*index.indices(len(ctx.X))))[:2]
         figures = tuple(Figure(f"saliency map of image {i}", s[k], r[k], "heatmap") for k, i in enumerate(shown))
-        err = max_relative_error(s, r)
+        # Relative L2 error: a float rounding difference can flip one max-pool tie or ReLU and move single
+        # pixels (different BLAS threads, CPU vs GPU), but every conceptual mistake moves the whole map.
+        err = norm_relative_error(s, r)
         if err <= tol.rtol:
-            return Verdict(True, f"matches the reference (largest difference {err:.1e} of the largest value).",
-                           figures)
+            return Verdict(True, f"matches the reference (relative difference {err:.1e}).", figures)
         hint = ("it has negative values: take the absolute value of the gradient." if (s < 0).any() else
                 "it is the reference divided by the batch size: sum the correct-class scores over the batch, "
                 "do not average them." if len(r) > 1 and norm_relative_error(s * len(r), r) < 0.01 else
                 "use the correct-class score (logit; not softmax or a loss), take |gradient| and its maximum "
                 "over the 3 colour channels.")
-        return Verdict(False, f"differs from the reference by up to {100 * min(err, 99.99):.1f}% of the largest "
-                              f"value: {hint}", figures)
+        return Verdict(False, f"differs from the reference by {100 * min(err, 99.99):.1f}% (relative L2 "
+                              f"difference): {hint}", figures)
     return verify
 
 
@@ -239,9 +240,9 @@ def _verify_step(key: str, previous: str | None):
 
 CHECKS = (
     Check("saliency_batch", SALIENCY_BATCH_PROBE, 2, "saliency maps of a batch of 4 images match the reference",
-          _verify_saliency(SALIENCY_BATCH), Tolerance(rtol=1e-3)),
+          _verify_saliency(SALIENCY_BATCH), Tolerance(rtol=2e-2)),
     Check("saliency_single", SALIENCY_SINGLE_PROBE, 1, "the saliency map of a single image matches the reference",
-          _verify_saliency(SALIENCY_SINGLE), Tolerance(rtol=1e-3)),
+          _verify_saliency(SALIENCY_SINGLE), Tolerance(rtol=2e-2)),
     Check("fooling_target", FOOLING_PROBE, 2, "the fooling image is classified as the target class",
           _verify_fooled, Tolerance(atol=FOOLING_TIE)),
     Check("fooling_close", FOOLING_PROBE, 1, "the fooling image stays close to the original",
