@@ -25,24 +25,30 @@ def seed_style_saliency(X, y, model):
 
 
 def captum_saliency(X, y, model):
+    import warnings
+
     from captum.attr import Saliency
+
+    warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
 
     return Saliency(model).attribute(X.detach().clone(), target=y, abs=True).amax(dim=1)
 
 
-def timed(fn, repeats, device):
-    """Best-of-``repeats`` wall time of ``fn()`` in seconds, after one warm-up call; returns (seconds, result)."""
-    result = fn()
-    best = float("inf")
+def timed_side_by_side(fns: dict, repeats: int, device) -> tuple[dict, dict]:
+    """Best-of-``repeats`` wall time of each function, calls interleaved (a b c a b c ...) so that a busy
+    machine slows all of them alike; one warm-up call each. Returns ({name: seconds}, {name: result})."""
+    results = {name: fn() for name, fn in fns.items()}
+    best = {name: float("inf") for name in fns}
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        result = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for name, fn in fns.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            results[name] = fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best, results
 
 
 def main() -> None:
@@ -60,15 +66,17 @@ def main() -> None:
     y = torch.randint(0, len(class_names), (args.batch,), generator=gen).to(device)
     ours = solution_function("02_network_visualization", "network_visualization.ipynb", "compute_saliency_maps")
 
-    t_ours, s_ours = timed(lambda: ours(X, y, model), args.repeats, device)
-    t_captum, s_captum = timed(lambda: captum_saliency(X, y, model), args.repeats, device)
-    t_loop, s_loop = timed(lambda: seed_style_saliency(X, y, model), args.repeats, device)
+    times, maps = timed_side_by_side({
+        "reference (batched)": lambda: ours(X, y, model),
+        "captum.attr.Saliency": lambda: captum_saliency(X, y, model),
+        "seed-style per-image loop": lambda: seed_style_saliency(X, y, model)}, args.repeats, device)
+    t_ours = times["reference (batched)"]
+    s_ours, s_captum, s_loop = maps.values()
 
     print(f"saliency maps: SqueezeNet 1.1 ({source}), batch {args.batch} x 3 x {args.size} x {args.size}, "
           f"{device}, torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeats}")
     print(f"{'method':<28}{'seconds':>10}{'vs reference':>14}")
-    for name, t in (("reference (batched)", t_ours), ("captum.attr.Saliency", t_captum),
-                    ("seed-style per-image loop", t_loop)):
+    for name, t in times.items():
         print(f"{name:<28}{t:>10.4f}{t / t_ours:>13.2f}x")
     scale = s_captum.abs().max().item()
     print(f"max |reference - captum| = {(s_ours - s_captum).abs().max().item():.3e} "
