@@ -51,7 +51,7 @@ def show_saliency_maps(images, saliency, titles: Sequence[str], masks=None, cmap
 
 
 def show_fooling_image(original, fooling, original_title: str, fooling_title: str, magnify: float = 10.0):
-    """Original, fooling image, their absolute difference and the difference magnified ``magnify`` times.
+    """Original, fooling image, their absolute difference, and the signed RGB change magnified ``magnify`` times.
 
     Args:
         original, fooling: uint8 ``(H, W, 3)`` (e.g. from :func:`hwlib.deprocess` with ``should_rescale=False``).
@@ -71,8 +71,8 @@ def show_fooling_image(original, fooling, original_title: str, fooling_title: st
     im = axes[2].imshow(diff, cmap="magma", vmin=0)
     axes[2].set_title("|difference|")
     fig.colorbar(im, ax=axes[2], shrink=0.8, label="mean |Δpixel| (0–1)")
-    axes[3].imshow(np.clip(magnify * diff, 0, 1), cmap="magma", vmin=0, vmax=1)
-    axes[3].set_title(f"difference × {magnify:g}")
+    axes[3].imshow(np.clip(0.5 + magnify * (b - a) / 255.0, 0, 1))  # signed RGB change, grey = unchanged
+    axes[3].set_title(f"signed change × {magnify:g} (grey = 0)")
     for ax in axes:
         ax.axis("off")
     return fig
