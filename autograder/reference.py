@@ -2,7 +2,7 @@
 
 ``reference_outputs(assignment)`` returns them from a cache (``$AUTOGRADER_CACHE``, default
 ``<hwlib cache>/autograder``), keyed by a hash of everything they depend on (solution cells, checks and harness
-code, library versions, offline weights); on a miss it runs ``python -m autograder.reference`` to compute them.
+code, hwlib's sources, library versions, offline weights); on a miss it runs ``python -m autograder.reference`` to compute them.
 The sandboxed child can read neither the solutions nor this cache.
 """
 from __future__ import annotations
@@ -46,6 +46,8 @@ def cache_key(assignment: Assignment) -> str:
     here = Path(__file__).resolve().parent
     module = importlib.import_module(assignment.make_context.__module__)
     for path in [here / name for name in _HARNESS] + [Path(module.__file__)]:
+        digest.update(path.read_bytes())
+    for path in sorted(Path(hwlib.__file__).resolve().parent.glob("*.py")):  # how inputs and models are made
         digest.update(path.read_bytes())
     for path in sorted(data_dir().glob("*.pt")):
         digest.update(path.read_bytes())
