@@ -3,7 +3,7 @@
 Data and models (online or offline), image utilities, device selection and plots. It never contains the
 answers students write; those live only in the instructors' solution notebooks.
 """
-from .samples import NETWORK_VISUALIZATION_ASSETS, SampleImages, load_sample_images
+from .datasets import NETWORK_VISUALIZATION_ASSETS, SampleImages, load_sample_images
 from .device import get_device, model_device
 from .image import SQUEEZENET_MEAN, SQUEEZENET_STD, blur_image, clamp_to_image, deprocess, jitter, preprocess, rescale
 from .models import LoadedModel, load_squeezenet

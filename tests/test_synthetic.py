@@ -6,10 +6,10 @@ import torchvision
 
 from hwlib._paths import data_dir
 from hwlib.image import preprocess
-from hwlib.models import OFFLINE_WEIGHTS
-from hwlib.synthetic import (CLASS_NAMES, IMAGE_SIZE, SAMPLE_SEED, SyntheticImages, make_synthetic_dataset,
+from hwlib.models.squeezenet import OFFLINE_WEIGHTS
+from hwlib.datasets.shapes import (CLASS_NAMES, IMAGE_SIZE, SAMPLE_SEED, SyntheticImages, make_synthetic_dataset,
                              sample_images)
-from hwlib.train_offline import HELDOUT_SEED_OFFSET, fold_batchnorm, insert_batchnorm
+from hwlib.training.squeezenet import HELDOUT_SEED_OFFSET, fold_batchnorm, insert_batchnorm
 
 
 @pytest.fixture(scope="module")

@@ -253,4 +253,19 @@ CHECKS = (
           _verify_step("after_two", "after_one"), Tolerance(rtol=1e-2)),
 )
 
-ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context)
+WRONG = {
+    "compute_saliency_maps": "saliency = torch.zeros(X.shape[0], X.shape[2], X.shape[3], device=X.device)  # no gradient",
+    "make_fooling_image": "X_fooling = X.detach().clone()  # the image is not changed at all",
+    "class_visualization_update_step": "pass  # img is not updated",
+}
+
+ONE_BUG = {
+    "compute_saliency_maps": """\
+X = X.detach().clone().requires_grad_(True)
+scores = model(X)
+correct = scores.gather(1, y.view(-1, 1)).sum()
+(grad,) = torch.autograd.grad(correct, X)
+saliency = grad.abs().sum(dim=1)  # BUG: sums over the colour channels instead of taking the maximum""",
+}
+
+ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context, wrong=WRONG, one_bug=ONE_BUG)

@@ -1,7 +1,7 @@
 """The classifier notebook 02 looks inside: SqueezeNet 1.1.
 
 online:  torchvision's ImageNet weights (1000 classes), downloaded once into the hwlib cache.
-offline: the same architecture trained on hwlib's synthetic shapes (``python -m hwlib.train_offline``), shipped
+offline: the same architecture trained on hwlib's synthetic shapes (``python -m hwlib.training.squeezenet``), shipped
          in ``data/squeezenet1_1_synthetic.pt`` with its provenance next to it.
 
 Either way the model comes back in eval mode with every parameter's ``requires_grad`` off (we differentiate with
@@ -13,15 +13,16 @@ import json
 from typing import NamedTuple
 
 import torch
-import torchvision
 
-from ._paths import data_dir
-from .device import get_device
-from .sources import fetch, resolve_with_fallback
+from .._paths import data_dir
+from ..device import get_device
+from ..sources import fetch, resolve_with_fallback
 
 OFFLINE_WEIGHTS = "squeezenet1_1_synthetic.pt"
 OFFLINE_PROVENANCE = "squeezenet1_1_synthetic.json"
-ONLINE_WEIGHTS_URL = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.url
+# torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.url (a test checks they agree); spelled out so that
+# importing hwlib does not import torchvision.models (which pulls in torch._dynamo: ~2 s).
+ONLINE_WEIGHTS_URL = "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth"
 
 
 class LoadedModel(NamedTuple):
@@ -40,6 +41,8 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
+    import torchvision
+
     weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
     path = fetch(ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1], desc="SqueezeNet 1.1 weights")
     model = torchvision.models.squeezenet1_1(weights=None)
@@ -48,20 +51,22 @@ def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
 
 
 def offline_provenance() -> dict:
-    """The JSON record written by ``python -m hwlib.train_offline`` (command, seed, accuracy, class names...)."""
+    """The JSON record written by ``python -m hwlib.training.squeezenet`` (command, seed, accuracy, class names...)."""
     path = data_dir() / OFFLINE_PROVENANCE
     if not path.is_file():
-        raise FileNotFoundError(f"offline model provenance not found at {path}; run `python -m hwlib.train_offline`.")
+        raise FileNotFoundError(f"offline model provenance not found at {path}; run `python -m hwlib.training.squeezenet`.")
     return json.loads(path.read_text())
 
 
 def _offline_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
-    from .synthetic import CLASS_NAMES
+    import torchvision
+
+    from ..datasets.shapes import CLASS_NAMES
 
     path = data_dir() / OFFLINE_WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"offline weights not found at {path}; they ship with hwlib — reinstall it, or "
-                                "recreate them with `python -m hwlib.train_offline`.")
+                                "recreate them with `python -m hwlib.training.squeezenet`.")
     model = torchvision.models.squeezenet1_1(weights=None, num_classes=len(CLASS_NAMES))
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() for k, v in state.items()})

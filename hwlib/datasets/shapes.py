@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .synthetic_shapes import SHAPES
+from .shape_sdfs import SHAPES
 
 CLASS_NAMES: tuple[str, ...] = tuple(SHAPES)
 IMAGE_SIZE = 128

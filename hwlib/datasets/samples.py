@@ -1,7 +1,7 @@
 """Sample images for notebook 02.
 
 online:  CS231n's 25 ImageNet validation images (``imagenet_val_25.npz``), downloaded once into the hwlib cache.
-offline: 25 synthetic images from :func:`hwlib.synthetic.sample_images`, with ground-truth object masks.
+offline: 25 synthetic images from :func:`hwlib.datasets.shapes.sample_images`, with ground-truth object masks.
 """
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import ONLINE_WEIGHTS_URL
-from .sources import fetch, resolve_with_fallback
+from ..models.squeezenet import ONLINE_WEIGHTS_URL
+from ..sources import fetch, resolve_with_fallback
 
 IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
 
@@ -51,7 +51,7 @@ def _online_images() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], None]:
 
 
 def _offline_images():
-    from .synthetic import sample_images
+    from .shapes import sample_images
 
     s = sample_images(25)
     return s.images, s.labels, tuple(s.class_names), s.masks
