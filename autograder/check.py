@@ -54,10 +54,13 @@ class Verdict:
 class Probe:
     """Runs the student's function ``function`` on seeded inputs and returns its behaviour as arrays.
 
-    ``run(fn, context)`` may raise :class:`SubmissionError` (or anything the student's code raises)."""
+    ``run(fn, context)`` may raise :class:`SubmissionError` (or anything the student's code raises).
+    ``function`` may also name a plain value the student assigns (a quiz's answers dict): then set
+    ``callable=False`` and ``run`` receives the value."""
     name: str
     function: str
     run: Callable[[Callable, object], dict[str, np.ndarray]]
+    callable: bool = True
 
 
 @dataclass(frozen=True)

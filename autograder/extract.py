@@ -73,8 +73,11 @@ def strip_magics(source: str) -> str:
 
 
 def defines(source: str, function: str) -> bool:
-    """Whether ``source`` has a top-level ``def function(``."""
-    return re.search(rf"^(async\s+)?def\s+{re.escape(function)}\s*\(", source, re.MULTILINE) is not None
+    """Whether ``source`` has a top-level ``def function(`` (or ``class function``, or ``function = ...`` for
+    values such as a quiz's answers)."""
+    name = re.escape(function)
+    return re.search(rf"^((async\s+)?def\s+{name}\s*\(|class\s+{name}\b|{name}\s*(:[^=\n]*)?=[^=])", source,
+                     re.MULTILINE) is not None
 
 
 def solution_cells(nb: dict, functions: tuple[str, ...] = ()) -> list[Cell]:

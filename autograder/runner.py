@@ -79,7 +79,10 @@ def prepare_torch(seed: int = 0) -> None:
 def run_probe(probe: Probe, namespace: dict, context) -> ProbeOutcome:
     """Run ``probe`` on the function of that name in ``namespace``."""
     fn = namespace.get(probe.function)
-    if not callable(fn):
+    if not probe.callable and probe.function not in namespace:
+        return ProbeOutcome(None, f"`{probe.function}` is not defined: keep the line `{probe.function} = ...` in the "
+                                  "cell where the notebook asks for it, and make sure that cell runs without errors.")
+    if probe.callable and not callable(fn):
         return ProbeOutcome(None, f"`{probe.function}` is not defined: keep its `def {probe.function}(...)` in the "
                                   "cell where the notebook asks for it, and make sure that cell runs without errors.")
     try:
