@@ -21,7 +21,7 @@ from pathlib import Path
 from .check import Assignment
 from .feedback import render
 from .grade import SubmissionResult, file_sha256, grade_notebook, verify_all
-from .observe import GraderError, Observation
+from .sandbox import GraderError, Observation
 from .reference import cache_key, reference_outputs
 from .sandbox import Limits, Sandbox, isolation
 

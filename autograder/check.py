@@ -75,6 +75,10 @@ class Check:
     description: str
     verify: Callable[[Arrays, Arrays, object, Tolerance], Verdict]
     tolerance: Tolerance = field(default_factory=Tolerance)
+    side_effect: bool = False
+    """True for a check of a side effect only (the caller's tensor left untouched, no hook left registered): it
+    may pass whatever the function returns. Every other check fails when the function's outputs are replaced by
+    NaN, inf, huge values or its own input (the generic attack library asserts it for every assignment)."""
 
     @property
     def function(self) -> str:

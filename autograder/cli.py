@@ -12,21 +12,11 @@ import sys
 from pathlib import Path
 
 
-def resolve_device(name: str) -> str:
-    """``auto``/``cpu``/``cuda`` -> the device student code runs on."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("--device cuda: no CUDA GPU is available on this machine; use --device auto or cpu.")
-    return name
-
-
 def grade_main(args: argparse.Namespace) -> int:
     from .assignments import load_assignment
     from .batch import find_submissions, grade_batch
     from .sandbox import Limits, isolation
+    from .sandbox.device_shim import resolve_device
 
     try:
         assignment = load_assignment(args.assignment)

@@ -27,7 +27,7 @@ def table(results, assignment) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     from .batch import find_submissions, grade_batch
-    from .cli import resolve_device
+    from .sandbox.device_shim import resolve_device
     from .sandbox import Limits, isolation
 
     parser = argparse.ArgumentParser(prog="python -m autograder demo", description=__doc__.splitlines()[0])

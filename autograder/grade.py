@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .check import Assignment, Figure
 from .extract import UnreadableNotebook, defines, notebook_cells
-from .observe import Observation, observe
+from .sandbox import Observation, observe
 from .sandbox import Limits, Sandbox
 
 

@@ -40,11 +40,11 @@ def check_function(assignment_id: str, function_name: str, namespace: dict) -> l
     import torch
 
     from .assignments import load_assignment
-    from .device_shim import cuda_on_cpu
+    from .sandbox.device_shim import cuda_on_cpu
     from .grade import verify_all
-    from .observe import Observation
+    from .sandbox import Observation
     from .reference import reference_outputs
-    from .runner import run_probe
+    from .sandbox.runner import run_probe
     from .sandbox import Limits
 
     assignment = load_assignment(assignment_id)

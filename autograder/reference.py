@@ -20,7 +20,7 @@ from .assignments import load_assignment, solution_notebook
 from .check import Assignment
 from .extract import notebook_cells
 
-_HARNESS = ("check.py", "arrays.py", "runner.py", "extract.py")
+_HARNESS = ("check.py", "arrays.py", "sandbox/runner.py", "extract.py")
 
 
 def cache_dir() -> Path:
@@ -47,7 +47,7 @@ def cache_key(assignment: Assignment) -> str:
     module = importlib.import_module(assignment.make_context.__module__)
     for path in [here / name for name in _HARNESS] + [Path(module.__file__)]:
         digest.update(path.read_bytes())
-    for path in sorted(Path(hwlib.__file__).resolve().parent.glob("*.py")):  # how inputs and models are made
+    for path in sorted(Path(hwlib.__file__).resolve().parent.rglob("*.py")):  # how inputs and models are made
         digest.update(path.read_bytes())
     for path in sorted(data_dir().glob("*.pt")):
         digest.update(path.read_bytes())
@@ -87,7 +87,7 @@ def reference_outputs(assignment: Assignment, timeout: float = 900) -> dict[str,
 
 def compute(assignment_id: str, out: str) -> None:
     """Run every probe on the solution notebook's functions (CPU) and save the arrays to ``out`` (.npz)."""
-    from .runner import exec_cell, new_namespace, run_probe
+    from .sandbox.runner import exec_cell, new_namespace, run_probe
 
     assignment = load_assignment(assignment_id)
     namespace = new_namespace()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.extract import notebook_cells
-from autograder.runner import exec_cell, new_namespace
+from autograder.sandbox.runner import exec_cell, new_namespace
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,8 +1,8 @@
-"""autograder.device_shim: Colab code (`.cuda()`, device="cuda") on a CPU grader."""
+"""autograder.sandbox.device_shim: Colab code (`.cuda()`, device="cuda") on a CPU grader."""
 import pytest
 import torch
 
-from autograder.device_shim import cuda_on_cpu
+from autograder.sandbox.device_shim import cuda_on_cpu
 
 pytestmark = pytest.mark.skipif(torch.cuda.is_available(), reason="the shim is for machines without a GPU")
 

@@ -3,7 +3,7 @@ import pytest
 
 from autograder.extract import Cell
 from autograder.notebook_checks import check_function, run_hidden_checks
-from autograder.runner import exec_cell, new_namespace
+from autograder.sandbox.runner import exec_cell, new_namespace
 
 from autograder_helpers import example_cells
 

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.assignments import repo_root, solution_notebook
 from autograder.extract import Cell
-from autograder.observe import observe
+from autograder.sandbox import observe
 from autograder.reference import cache_dir
 from autograder.sandbox import Sandbox, isolation
 

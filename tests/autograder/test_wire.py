@@ -1,4 +1,4 @@
-"""autograder.wire: what may cross from the sandboxed child to the parent."""
+"""autograder.sandbox.wire: what may cross from the sandboxed child to the parent."""
 import io
 import pickle
 import struct
@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder.wire import Reader, decode_arrays, encode_arrays, send
+from autograder.sandbox.wire import Reader, decode_arrays, encode_arrays, send
 
 
 def test_arrays_round_trip():

@@ -86,9 +86,9 @@ def run(context, out_fd: int, channel_fd: int, job_fd: int) -> None:
 
 def _run_job(job: dict, context, channel) -> None:
     # Everything the harness needs is bound to local names before the student's code can patch modules.
-    from .assignments import load_assignment
+    from ..assignments import load_assignment
     from .device_shim import cuda_on_cpu
-    from .extract import Cell
+    from ..extract import Cell
     from .runner import exec_cell, new_namespace, run_probe
     from .wire import encode_arrays, send
 

@@ -56,7 +56,7 @@ def main(control_fd: int) -> None:
     torch.set_num_threads(1)  # no thread pool exists when we fork
     import hwlib  # noqa: F401  (imported once, here)
 
-    from .assignments import load_assignment
+    from ..assignments import load_assignment
     from .child import run
 
     sock = socket.socket(fileno=control_fd)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .check import Probe, SubmissionError
-from .extract import Cell
+from ..check import Probe, SubmissionError
+from ..extract import Cell
 
 MAX_MESSAGE = 400
 

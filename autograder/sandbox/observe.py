@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .check import Assignment
-from .extract import Cell
-from .sandbox import ChildRun, Limits, Sandbox
+from ..check import Assignment
+from ..extract import Cell
+from .parent import ChildRun, Limits, Sandbox
 from .wire import decode_arrays
 
 

@@ -58,3 +58,14 @@ def cuda_on_cpu(enabled: bool = True):
     finally:
         for name, fn in saved.items():
             setattr(torch.cuda, name, fn)
+
+
+def resolve_device(name: str) -> str:
+    """``auto``/``cpu``/``cuda`` -> the device student code runs on."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: no CUDA GPU is available on this machine; use --device auto or cpu.")
+    return name

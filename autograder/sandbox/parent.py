@@ -78,13 +78,14 @@ def isolation() -> str:
     return "none"
 
 
-NOT_IN_SANDBOX = ("nbgrader_config.py", "make_examples.py", "examples_code.py")
+NOT_IN_SANDBOX = ("nbgrader_config.py",)
 
 
 def _package_files(package_dir: Path) -> list[str]:
-    """The autograder's own Python files the child needs (no examples, nbgrader config or gradebook)."""
+    """The autograder's own Python files the child needs: the package's top level, ``checks/`` and ``sandbox/``
+    (never ``examples/``, the nbgrader config or the gradebook)."""
     files = [p for p in sorted(package_dir.glob("*.py")) if p.name not in NOT_IN_SANDBOX]
-    files += sorted((package_dir / "checks").glob("*.py"))
+    files += sorted((package_dir / "checks").glob("*.py")) + sorted((package_dir / "sandbox").glob("*.py"))
     return [str(p) for p in files]
 
 
@@ -103,7 +104,7 @@ def jail_spec(root: str, slot: int, level: str) -> dict:
     python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     packages = [str(Path(hwlib.__file__).resolve().parent), str(data_dir().resolve())]
     binds = top_level + sorted(p for p in python if not any(p.startswith(t + "/") for t in top_level))
-    binds += packages + _package_files(Path(__file__).resolve().parent)
+    binds += packages + _package_files(Path(__file__).resolve().parents[1])
     if os.path.isdir("/sys"):
         binds.append("/sys")
     devices = [d for d in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -170,9 +171,9 @@ class Sandbox:
     def _start(self) -> None:
         import hwlib
 
-        parents = sorted({str(Path(p).resolve().parent.parent) for p in (__file__, hwlib.__file__)})
+        parents = sorted({str(Path(p).resolve().parents[n]) for p, n in ((__file__, 2), (hwlib.__file__, 1))})
         ours, theirs = socket.socketpair()
-        bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.launcher import main; "
+        bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.sandbox.launcher import main; "
                      f"main({theirs.fileno()})")
         log = open(os.path.join(self.scratch, "launcher.log"), "ab")
         self.process = subprocess.Popen([sys.executable, "-I", "-B", "-c", bootstrap], stdin=subprocess.DEVNULL,
