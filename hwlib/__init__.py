@@ -4,6 +4,7 @@ Data and models (online or offline), image utilities, device selection and plots
 answers students write; those live only in the instructors' solution notebooks.
 """
 from .datasets import NETWORK_VISUALIZATION_ASSETS, SampleImages, load_sample_images
+from .datasets.digits import DIGITS_ASSETS, DigitImages, load_digits
 from .device import get_device, model_device
 from .image import SQUEEZENET_MEAN, SQUEEZENET_STD, blur_image, clamp_to_image, deprocess, jitter, preprocess, rescale
 from .models import LoadedModel, load_squeezenet
@@ -17,4 +18,5 @@ __all__ = [
     "SQUEEZENET_MEAN", "SQUEEZENET_STD", "preprocess", "deprocess", "rescale", "blur_image", "jitter",
     "clamp_to_image", "get_device", "model_device", "load_squeezenet", "LoadedModel", "load_sample_images",
     "SampleImages", "NETWORK_VISUALIZATION_ASSETS", "resolve_source", "OfflineError", "create_class_visualization",
+    "load_digits", "DigitImages", "DIGITS_ASSETS",
 ]
