@@ -1,4 +1,5 @@
-# make demo  : set everything up (first time) and run notebook 02 offline end to end
+# make demo  : set everything up (first time) and run every registered notebook offline end to end
+#              (make demo ONLY=02_network_visualization for one)
 # make test  : set everything up (first time) and run the test suite
 PYTHON ?= python3
 VENV := .venv
@@ -18,23 +19,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[instructor,test]"
 	touch $(STAMP)
 
+ONLY ?=
 demo: install
-	HWLIB_SOURCE=offline $(PY) -m hwlib.demo
+	HWLIB_SOURCE=offline $(PY) -m hwlib.demo $(foreach a,$(ONLY),--only $(a))
 
 test: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 2 -q
 
-# Regenerate the student notebooks in notebooks/ from the solution notebooks in solutions/.
+# Write course.cfg into every solution notebook's first cells, regenerate the student notebooks in notebooks/
+# from solutions/ (every assignment of the registry), then the example submissions.
 notebooks: install
-	cd autograder && for a in $$(ls ../solutions); do \
+	$(PY) -m autograder.course sync
+	cd autograder && for a in $$($(CURDIR)/$(PY) -c "from autograder.assignments import CHECK_MODULES; print(*CHECK_MODULES)"); do \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment "$$a" --force || exit 1; done
+	$(PY) -m autograder.examples
 
 grade-demo: install
 	$(PY) -m autograder demo
 
+# Every benchmark in benchmarks/ (each prints its ratios side by side).
 bench: install
-	$(PY) benchmarks/bench_saliency.py
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) benchmarks/bench_grading.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -1,4 +1,6 @@
-"""Which assignments the grader knows, and where their notebooks live.
+"""THE registry: the only list of assignments. Tests, the demo, the example generator, the benchmarks and the
+nbgrader configuration all iterate it; adding a notebook = its solution notebook, its checks module and one line
+in ``CHECK_MODULES``.
 
 Each assignment has one checks module in ``autograder/checks/`` exposing ``ASSIGNMENT`` (an
 :class:`~autograder.check.Assignment`). Solution notebooks are the nbgrader sources in ``solutions/`` (override the
@@ -15,6 +17,11 @@ from .check import Assignment
 CHECK_MODULES = {
     "02_network_visualization": "autograder.checks.network_visualization",
 }
+
+
+def registered() -> list[Assignment]:
+    """Every registered assignment, in course order (what tests, the demo, the examples and nbgrader iterate)."""
+    return [load_assignment(a) for a in CHECK_MODULES]
 
 
 def load_assignment(assignment_id: str) -> Assignment:

@@ -118,6 +118,10 @@ class Assignment:
     wrong: Mapping[str, str] = field(default_factory=dict)
     one_bug: Mapping[str, str] = field(default_factory=dict)
     variants: Mapping[str, Variant] = field(default_factory=dict)
+    check_demo: Callable[[str], None] | None = None
+    """Optional: called with everything the solution notebook printed when executed offline in quick mode (the
+    tests and ``make demo``); raises ``AssertionError`` when a figure the issue promises is not there (e.g. the
+    saliency of the offline model is not on the objects)."""
 
     @property
     def probes(self) -> tuple[Probe, ...]:

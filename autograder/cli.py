@@ -1,8 +1,9 @@
 """The command line: a thin layer over the importable core.
 
-    python -m autograder grade SUBMISSIONS... --assignment 02_network_visualization --out grades.csv \\
+    python -m autograder grade SUBMISSIONS... --assignment ID --out grades.csv \\
         --feedback feedback/ --workers 2 --timeout 60 --memory-mb 4096 --device auto [--force]
-    python -m autograder demo [--out DIR]        # grade the example submissions, print the grade table
+    python -m autograder demo [--out DIR] [--only ID]   # grade the example submissions, print the grade table
+    python -m autograder list                           # the registered assignments, their functions and points
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     g = verbs.add_parser("grade", help="grade submissions into a CSV and per-student HTML feedback")
     g.add_argument("submissions", nargs="+", type=Path,
                    help="notebooks, folders of notebooks, or nbgrader's submitted/ folder")
-    g.add_argument("--assignment", required=True, help="assignment id, e.g. 02_network_visualization")
+    g.add_argument("--assignment", required=True, help="assignment id (see `python -m autograder list`)")
     g.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write (default grades.csv)")
     g.add_argument("--feedback", type=Path, help="folder for the HTML pages (default: feedback/ next to --out)")
     g.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
@@ -49,9 +50,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--memory-mb", type=int, default=4096, help="memory cap of student code (default 4096)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where student code runs")
     g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
+    verbs.add_parser("list", help="the registered assignments, their functions and points")
     d = verbs.add_parser("demo", help="grade the example submissions and print the grade table")
     d.add_argument("--out", type=Path, help="output folder (default: a temporary folder)")
     d.add_argument("--workers", type=int, default=2)
+    d.add_argument("--only", action="append", metavar="ID", help="grade only this assignment (repeatable)")
     return p
 
 
@@ -61,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--workers must be at least 1.")
     if args.verb == "grade":
         return grade_main(args)
+    if args.verb == "list":
+        from .assignments import registered
+
+        for assignment in registered():
+            functions = ", ".join(f"{f} ({assignment.points_for(f):g})" for f in assignment.functions)
+            print(f"{assignment.id:<28} {assignment.max_points:>4g} points  {assignment.notebook}: {functions}")
+        return 0
     from .demo import main as demo_main
 
-    return demo_main([*(["--out", str(args.out)] if args.out else []), "--workers", str(args.workers)])
+    return demo_main([*(["--out", str(args.out)] if args.out else []), "--workers", str(args.workers),
+                      *(f"--only={a}" for a in args.only or ())])

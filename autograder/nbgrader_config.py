@@ -18,7 +18,10 @@ c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(_here, "gradebook.db"))
 c.CourseDirectory.course_id = "inside-the-black-box"
 
-c.CourseDirectory.db_assignments = [dict(name="02_network_visualization")]
+# Every assignment of the registry (autograder/assignments.py), nothing listed twice.
+from autograder.assignments import CHECK_MODULES  # noqa: E402
+
+c.CourseDirectory.db_assignments = [dict(name=assignment_id) for assignment_id in CHECK_MODULES]
 
 # Student notebooks run their solution cells with `raise NotImplementedError` stubs.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -17,6 +17,7 @@ import io
 import os
 import sys
 import warnings
+from typing import Sequence
 
 
 @contextlib.contextmanager
@@ -35,8 +36,10 @@ def _silent_stderr():
         os.close(devnull)
 
 
-def check_function(assignment_id: str, function_name: str, namespace: dict) -> list[tuple[str, bool, str]]:
-    """``(check name, passed, message)`` for every check of ``function_name``, run in this process."""
+def check_function(assignment_id: str, function_name: str, namespace: dict,
+                   checks: Sequence[str] | None = None) -> list[tuple[str, bool, str]]:
+    """``(check name, passed, message)`` for every check of ``function_name`` (or only those named in ``checks``),
+    run in this process."""
     import torch
 
     from .assignments import load_assignment
@@ -48,9 +51,15 @@ def check_function(assignment_id: str, function_name: str, namespace: dict) -> l
     from .sandbox import Limits
 
     assignment = load_assignment(assignment_id)
-    checks = assignment.checks_for(function_name)
-    if not checks:
+    selected = assignment.checks_for(function_name)
+    if not selected:
         raise ValueError(f"{assignment_id} has no checks for {function_name!r}; functions: {assignment.functions}")
+    if checks is not None:
+        unknown = sorted(set(checks) - {c.name for c in selected})
+        if unknown:
+            raise ValueError(f"{assignment_id}: {function_name!r} has no checks named {unknown}")
+        selected = tuple(c for c in selected if c.name in set(checks))
+    checks = selected
     reference = reference_outputs(assignment)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     context = assignment.make_context(device)
@@ -65,10 +74,13 @@ def check_function(assignment_id: str, function_name: str, namespace: dict) -> l
     return [(r.name, r.passed, r.message) for r in results]
 
 
-def run_hidden_checks(assignment_id: str, function_name: str, namespace: dict) -> None:
-    """Run the checks of ``function_name`` on ``namespace[function_name]``; raise ``AssertionError`` if any fails."""
+def run_hidden_checks(assignment_id: str, function_name: str, namespace: dict,
+                      checks: Sequence[str] | None = None) -> None:
+    """Run the checks of ``function_name`` (or only those named in ``checks``, e.g. one quiz question per hidden
+    cell) on ``namespace[function_name]``; raise ``AssertionError`` if any fails. The cell's nbgrader points must
+    equal the points of the checks it runs (a test checks every solution notebook)."""
     with _silent_stderr():
-        results = check_function(assignment_id, function_name, namespace)
+        results = check_function(assignment_id, function_name, namespace, checks)
     for name, passed, message in results:
         print(f"{'PASS' if passed else 'FAIL'} {name}: {message}")
     failed = [f"{name}: {message}" for name, passed, message in results if not passed]

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSIGNMENT = "02_network_visualization"
-NOTEBOOK = "network_visualization.ipynb"
+QUICK_OFFLINE = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1"}
 
 
 def nbgrader(course: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -20,12 +19,13 @@ def nbgrader(course: Path, *args: str, env: dict[str, str] | None = None) -> sub
                           capture_output=True, text=True, timeout=1800)
 
 
-def make_course(tmp: Path, with_release: bool = True) -> Path:
-    """A course root in ``tmp`` with solutions/, the nbgrader config and (optionally) the committed release."""
+def make_course(tmp: Path, assignment_id: str, with_release: bool = True) -> Path:
+    """A course root in ``tmp`` with one assignment's solutions/, the nbgrader config and (optionally) the
+    committed release."""
     course = tmp / "course"
     (course / "autograder").mkdir(parents=True)
     shutil.copy(ROOT / "autograder" / "nbgrader_config.py", course / "autograder")
-    shutil.copytree(ROOT / "solutions", course / "solutions")
+    shutil.copytree(ROOT / "solutions" / assignment_id, course / "solutions" / assignment_id)
     if with_release:
-        shutil.copytree(ROOT / "notebooks", course / "notebooks")
+        shutil.copytree(ROOT / "notebooks" / assignment_id, course / "notebooks" / assignment_id)
     return course

@@ -5,7 +5,7 @@ import sys
 import pytest
 import yaml
 
-from notebook_course import ROOT
+from course import ROOT
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -13,8 +13,8 @@ Two families:
   write the grade files, start processes, use the network, forge the result channel): the grader must not be
   moved by any of them;
 - *output* attacks (:data:`OUTPUT_ATTACKS`): every student function's outputs are replaced by NaN, inf, huge
-  values, the function's own input, a tensor subclass that lies in comparisons, a wrong dtype, an extra dimension
-  or a ``meta`` tensor; a quiz's answers become "every option". Every check that is not a side-effect check
+  values, the function's own input, a tensor subclass that lies in comparisons, an extra dimension or a ``meta``
+  tensor; a quiz's answers become "every option". Every check that is not a side-effect check
   (:attr:`~autograder.check.Check.side_effect`) must fail them.
 """
 from __future__ import annotations
@@ -289,7 +289,6 @@ OUTPUT_TRANSFORMS = {
     "huge_scaled_output": "return t.detach() * 1e30",
     "input_echo": _ECHO,
     "subclass_output": _SUBCLASS,
-    "half_precision": "return t.detach().half()",
     "extra_dimension": "return t.detach().unsqueeze(0)",
     "meta_device": 'return t.detach().to("meta")',
 }

@@ -1,6 +1,6 @@
-"""Shared fixtures of the autograder tests: one reference run and one graded batch of the example submissions per
-test session, shared between pytest-xdist workers through a folder and a file lock (the batch is resumable, so a
-second worker finds everything already graded)."""
+"""Shared fixtures of the autograder tests: one reference run per registered assignment and one graded batch of
+each assignment's example submissions per test session, shared between pytest-xdist workers through a folder and
+a file lock (a batch is resumable, so a second worker finds everything already graded)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,7 @@ from autograder.assignments import examples_dir, load_assignment
 from autograder.batch import find_submissions, grade_batch
 from autograder.sandbox import isolation
 
-from autograder_helpers import ASSIGNMENT_ID, LEAK_PORT, TEST_LIMITS, file_lock
+from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, LEAK_PORT, TEST_LIMITS, file_lock
 
 
 @pytest.fixture(scope="session")
@@ -31,21 +31,18 @@ def shared_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def reference_cache(shared_dir):
-    """Reference outputs cached once per session (not in the user's cache)."""
+    """Reference outputs cached once per session (not in the user's cache); computed on first use."""
     mp = pytest.MonkeyPatch()
     mp.setenv("AUTOGRADER_CACHE", str(shared_dir / "reference-cache"))
     mp.setenv("HWLIB_NO_NETWORK", "1")
-    with file_lock(shared_dir / "reference.lock"):
-        from autograder.reference import reference_outputs
-
-        reference_outputs(load_assignment(ASSIGNMENT_ID))
     yield shared_dir / "reference-cache"
     mp.undo()
 
 
 @pytest.fixture(scope="session")
 def assignment():
-    return load_assignment(ASSIGNMENT_ID)
+    """The assignment the infrastructure tests (batch, CLI, sandbox, feedback) grade."""
+    return INFRASTRUCTURE_ASSIGNMENT
 
 
 class LeakListener:
@@ -85,23 +82,45 @@ class Batch:
     leaked: list | None     # what reached the leak listener (None: this worker did not run the batch)
 
 
-@pytest.fixture(scope="session")
-def example_batch(shared_dir, assignment) -> Batch:
-    """Every example submission graded once with 2 workers (shared by all tests)."""
-    out = shared_dir / "examples-batch"
-    leaked_file = shared_dir / "examples-batch-leaks.json"
-    with file_lock(shared_dir / "examples-batch.lock"):
+def grade_examples(shared_dir: Path, assignment) -> Batch:
+    """Every example submission of ``assignment`` graded once per session with 2 workers (shared by all tests and
+    xdist workers; the hostile examples only where the sandbox has namespaces)."""
+    out = shared_dir / f"examples-batch-{assignment.id}"
+    leaked_file = shared_dir / f"examples-batch-{assignment.id}-leaks.json"
+    with file_lock(shared_dir / f"examples-batch-{assignment.id}.lock"):
+        from autograder.reference import reference_outputs
+
+        reference_outputs(assignment)
         submissions = find_submissions([examples_dir(assignment)], assignment)
         if isolation() == "none":  # the hostile examples really attack: never run them unsandboxed
             submissions = [s for s in submissions if not s.student.startswith("hostile_")]
         fresh = not leaked_file.exists()
-        listener = LeakListener(LEAK_PORT) if fresh else None
-        try:
-            results = grade_batch(submissions, assignment, out / "grades.csv", out / "feedback", workers=2,
-                                  limits=TEST_LIMITS, device="cpu", log=lambda *_: None)
-        finally:
-            if listener:
-                listener.close()
-                leaked_file.write_text(json.dumps([r.decode("latin-1") for r in listener.received]))
+        with file_lock(shared_dir / "leak-port.lock"):
+            listener = LeakListener(LEAK_PORT) if fresh else None
+            try:
+                results = grade_batch(submissions, assignment, out / "grades.csv", out / "feedback", workers=2,
+                                      limits=TEST_LIMITS, device="cpu", log=lambda *_: None)
+            finally:
+                if listener:
+                    listener.close()
+                    leaked_file.write_text(json.dumps([r.decode("latin-1") for r in listener.received]))
     return Batch(out, {r.student: r for r in results}, (out / "grades.csv").read_text(),
                  json.loads(leaked_file.read_text()))
+
+
+@pytest.fixture(scope="session")
+def example_batches(shared_dir):
+    """``assignment id -> Batch``, graded on first use (see :func:`grade_examples`)."""
+    cache: dict[str, Batch] = {}
+
+    def get(assignment) -> Batch:
+        if assignment.id not in cache:
+            cache[assignment.id] = grade_examples(shared_dir, assignment)
+        return cache[assignment.id]
+    return get
+
+
+@pytest.fixture(scope="session")
+def example_batch(example_batches, assignment) -> Batch:
+    """The graded examples of the infrastructure tests' assignment."""
+    return example_batches(assignment)

@@ -1,30 +1,24 @@
-"""Grading the example submissions: honest scores, hostile ones never above `wrong`, clear messages."""
+"""Grading every registered assignment's example submissions: honest scores, variants as their checks module
+says, hostile ones never above the `one_bug` example they are built on, clear messages."""
 from pathlib import Path
 
 import pytest
 
-from autograder.assignments import examples_dir
+from autograder.assignments import examples_dir, registered, repo_root
+from autograder.examples.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS
 from autograder.sandbox import isolation
 
 from autograder_helpers import needs_namespaces
 
-# What each hostile example's feedback must say (somewhere in its check messages or notes).
-HOSTILE_MESSAGES = {
+ASSIGNMENTS = registered()
+IDS = [a.id for a in ASSIGNMENTS]
+
+# What each infrastructure attack's feedback must say (somewhere in its check messages or notes), any assignment.
+INFRASTRUCTURE_MESSAGES = {
     "infinite_loop": "did not finish within the time limit",
     "memory_bomb": "MemoryError",
     "os_exit": "ended the process (exit code 0)",
-    "patched_allclose": "differs from the reference",
-    "patched_builtins": "cell `compute_saliency_maps`",
-    "fake_pytest_output": "differs from the reference",
-    "reads_solutions": "differs from the reference",
-    "writes_outputs": "differs from the reference",
-    "deletes_function": "`make_fooling_image` is not defined",
-    "nan_output": "NaN or infinite",
-    "wrong_shape": "expected shape (4, 128, 128), got (4, 3, 128, 128)",
-    "wrong_device": "device 'meta'",
-    "prints_megabytes": "differs from the reference",
-    "background_process": "differs from the reference",
-    "network": "differs from the reference",
+    "deletes_function": "is not defined",
     "forges_results": "garbled the grader's result channel",
 }
 
@@ -33,80 +27,121 @@ def text(result):
     return "\n".join([c.message for c in result.checks] + result.notes)
 
 
-def test_every_example_is_graded_with_the_csv_columns_of_the_issue(example_batch, assignment):
+def points(result):
+    return {c.name: c.points for c in result.checks}
+
+
+@pytest.fixture(params=ASSIGNMENTS, ids=IDS)
+def graded(request, example_batches):
+    """(assignment, its graded example batch)."""
+    return request.param, example_batches(request.param)
+
+
+def test_every_example_is_graded_with_the_csv_columns(graded):
     """One CSV row per example; columns student, assignment, one per check, total, max."""
-    lines = example_batch.csv.splitlines()
+    assignment, batch = graded
+    lines = batch.csv.splitlines()
     assert lines[0] == ",".join(["student", "assignment", *(c.name for c in assignment.checks), "total", "max"])
     expected = sorted(p.stem for p in examples_dir(assignment).glob("*.ipynb")
                       if isolation() != "none" or not p.stem.startswith("hostile_"))
     assert [line.split(",")[0] for line in lines[1:]] == expected
-    assert all(line.split(",")[-1] == "9" for line in lines[1:])
+    assert all(float(line.split(",")[-1]) == assignment.max_points for line in lines[1:])
 
 
-def test_perfect_gets_every_point(example_batch):
-    result = example_batch.results["perfect"]
-    assert result.total == result.max == 9, text(result)
+def test_perfect_gets_every_point(graded):
+    assignment, batch = graded
+    result = batch.results["perfect"]
+    assert result.total == result.max == assignment.max_points > 0, text(result)
 
 
-def test_one_bug_gets_partial_credit_and_is_told_what(example_batch):
-    result = example_batch.results["one_bug"]
-    assert result.total == 6, text(result)
+def test_one_bug_gets_partial_credit_and_is_told_what(graded):
+    """`one_bug` loses points exactly on the checks of its buggy functions, each with a message."""
+    assignment, batch = graded
+    result = batch.results["one_bug"]
+    assert 0 < result.total < result.max, text(result)
     failed = [c for c in result.checks if not c.passed]
-    assert {c.function for c in failed} == {"compute_saliency_maps"}
-    assert all("differs from the reference" in c.message for c in failed)
+    assert {c.function for c in failed} <= set(assignment.one_bug), text(result)
+    assert all(len(c.message) > 20 for c in failed)
 
 
-def test_wrong_and_unparseable_get_zero(example_batch):
-    assert example_batch.results["wrong"].total == 0
-    unparseable = example_batch.results["unparseable"]
+def test_wrong_and_unparseable_get_zero(graded):
+    _, batch = graded
+    assert batch.results["wrong"].total == 0, text(batch.results["wrong"])
+    unparseable = batch.results["unparseable"]
     assert unparseable.total == 0 and "not a valid notebook" in text(unparseable)
 
 
-def test_examples_cover_the_attacks_of_the_issue(assignment):
-    """At least the ten attacks the issue lists, each tested below."""
+def test_variants_score_as_their_checks_module_says(graded):
+    """Known-correct ways of writing a function keep full marks; known-wrong ones lose exactly the named checks."""
+    assignment, batch = graded
+    for name, variant in assignment.variants.items():
+        result = batch.results[f"variant_{name}"]
+        lost = {c.name for c in result.checks if not c.passed}
+        assert lost == set(variant.loses), f"variant {name} ({variant.note}): lost {sorted(lost)}, expected " \
+                                           f"{sorted(variant.loses)}\n{text(result)}"
+
+
+def test_examples_cover_the_attack_library(graded):
+    assignment, _ = graded
     names = {p.stem[len("hostile_"):] for p in examples_dir(assignment).glob("hostile_*.ipynb")}
-    assert names == set(HOSTILE_MESSAGES) and len(names) >= 10
+    assert names == set(INFRASTRUCTURE_ATTACKS) | set(OUTPUT_ATTACKS)
 
 
 @needs_namespaces
-@pytest.mark.parametrize("attack", sorted(HOSTILE_MESSAGES))
-def test_hostile_example_scores_exactly_what_wrong_scores(example_batch, attack):
-    """No attack raises the score above the honest wrong answers it is built on; the message says what happened."""
-    wrong, result = example_batch.results["wrong"], example_batch.results[f"hostile_{attack}"]
-    assert [c.points for c in result.checks] == [c.points for c in wrong.checks], text(result)
-    assert HOSTILE_MESSAGES[attack] in text(result), text(result)
+@pytest.mark.parametrize("attack", sorted(INFRASTRUCTURE_ATTACKS))
+def test_infrastructure_attack_gains_nothing(graded, attack):
+    """No attack raises any check above the honest `one_bug` submission it is built on."""
+    _, batch = graded
+    base, result = points(batch.results["one_bug"]), batch.results[f"hostile_{attack}"]
+    raised = {name: p for name, p in points(result).items() if p > base[name]}
+    assert not raised, f"hostile_{attack} gained {raised}\n{text(result)}"
+    if attack in INFRASTRUCTURE_MESSAGES:
+        assert INFRASTRUCTURE_MESSAGES[attack] in text(result), text(result)
 
 
 @needs_namespaces
-def test_output_flood_is_cut_but_counted(example_batch):
-    result = example_batch.results["hostile_prints_megabytes"]
+@pytest.mark.parametrize("attack", sorted(OUTPUT_ATTACKS))
+def test_output_attack_fails_every_check_but_side_effects(graded, attack):
+    """NaN, inf, huge values, the input echoed, a lying tensor subclass, an extra dimension or a
+    meta tensor in place of every output: every check that is not a side-effect check fails."""
+    assignment, batch = graded
+    result = batch.results[f"hostile_{attack}"]
+    side_effects = {c.name for c in assignment.checks if c.side_effect}
+    passed = [c.name for c in result.checks if c.points > 0 and c.name not in side_effects]
+    assert not passed, f"hostile_{attack} passed {passed}\n{text(result)}"
+
+
+@needs_namespaces
+def test_output_flood_is_cut_but_counted(graded):
+    _, batch = graded
+    result = batch.results["hostile_prints_megabytes"]
     assert result.output_bytes > 20_000_000 and len(result.output_tail) <= 8192
 
 
 @needs_namespaces
-def test_the_solution_thief_found_nothing(example_batch):
+def test_the_solution_thief_found_nothing(graded):
     """hostile_reads_solutions searched the file system for solution notebooks and reference outputs."""
-    assert "files found: 0" in example_batch.results["hostile_reads_solutions"].output_tail
+    _, batch = graded
+    assert "files found: 0" in batch.results["hostile_reads_solutions"].output_tail
 
 
 @needs_namespaces
-def test_the_vandal_wrote_nothing_outside_its_sandbox(example_batch):
+def test_the_vandal_wrote_nothing_outside_its_sandbox(graded):
     """hostile_writes_outputs appended to every CSV/HTML/result it could find and dropped files: none reached the
     grade table, another student's feedback or result, the repository or the host's /tmp."""
-    from autograder.assignments import repo_root
-
-    marker = "hostile_writes_outputs,02_network_visualization,9"
-    assert marker not in example_batch.csv
-    for path in (example_batch.out / "feedback").rglob("*"):
+    assignment, batch = graded
+    marker = f"hostile_writes_outputs,{assignment.id},{assignment.max_points:g}"
+    assert marker not in batch.csv
+    for path in (batch.out / "feedback").rglob("*"):
         if path.is_file():
             assert marker not in path.read_text(errors="replace"), path
-    assert not list(example_batch.out.rglob("PWNED-by-hostile-submission.txt"))
+    assert not list(batch.out.rglob("PWNED-by-hostile-submission.txt"))
     for folder in (repo_root(), Path.home(), Path("/tmp"), Path("/work")):
         assert not (folder / "PWNED-by-hostile-submission.txt").exists(), folder
 
 
 @needs_namespaces
-def test_nothing_the_submission_started_survives(example_batch):
+def test_nothing_the_submission_started_survives(graded):
     """hostile_background_process started `sleep 313`; the pid namespace took it down with the child."""
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -117,7 +152,8 @@ def test_nothing_the_submission_started_survives(example_batch):
 
 
 @needs_namespaces
-def test_no_network_from_the_sandbox(example_batch):
+def test_no_network_from_the_sandbox(graded):
     """hostile_network tried to send to a server listening on this machine's localhost."""
-    assert example_batch.leaked == []
-    assert "no network" in example_batch.results["hostile_network"].output_tail
+    _, batch = graded
+    assert batch.leaked == []
+    assert "no network" in batch.results["hostile_network"].output_tail

@@ -1,10 +1,13 @@
-"""autograder.make_examples: the committed example submissions are what the generator makes from the solution."""
-from autograder.assignments import examples_dir
-from autograder.make_examples import fill, generate
+"""autograder.examples: the committed example submissions are what the generator makes from each solution."""
+import pytest
+
+from autograder.assignments import examples_dir, registered
+from autograder.examples.generate import fill, generate
 
 
+@pytest.mark.parametrize("assignment", registered(), ids=lambda a: a.id)
 def test_committed_examples_are_in_sync_with_the_solution(assignment):
-    """If this fails: python -m autograder.make_examples, then commit autograder/examples/."""
+    """If this fails: python -m autograder.examples, then commit autograder/examples/."""
     folder = examples_dir(assignment)
     generated = generate(assignment.id)
     assert sorted(generated) == sorted(p.name for p in folder.glob("*.ipynb"))
@@ -17,3 +20,12 @@ def test_fill_replaces_only_the_solution_region():
     assert fill(source) == "def f(x):\n    '''doc'''\n    y = x + 1\n    return y"
     assert fill(source, "y = 0", prelude="print(1)", after="z = 2") == \
         "def f(x):\n    '''doc'''\n    print(1)\n    y = 0\n    return y\n\n\nz = 2"
+
+
+def test_fill_replaces_several_regions_in_order_and_refuses_a_mismatch():
+    source = ("class A:\n    def f(self):\n        ### BEGIN SOLUTION\n        return 1\n        ### END SOLUTION\n"
+              "    def g(self):\n        ### BEGIN SOLUTION\n        return 2\n        ### END SOLUTION\n")
+    assert fill(source, ("return 10", "return 20")) == \
+        "class A:\n    def f(self):\n        return 10\n    def g(self):\n        return 20"
+    with pytest.raises(ValueError, match="region"):
+        fill(source, "return 0")

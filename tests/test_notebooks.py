@@ -1,0 +1,79 @@
+"""Every registered notebook end to end: the solution executes offline in quick mode with its visible checks
+passing, the committed student release is exactly what nbgrader generates and gives nothing away, and
+`nbgrader autograde` gives the solution full marks and the untouched release zero."""
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.assignments import registered, release_notebook, solution_notebook
+from course import QUICK_OFFLINE, make_course, nbgrader
+from hwlib.demo import execute_notebook, printed_text, save_outputs
+
+ASSIGNMENTS = registered()
+
+
+@pytest.fixture(params=ASSIGNMENTS, ids=lambda a: a.id)
+def assignment(request):
+    return request.param
+
+
+def test_solution_executes_offline_and_its_visible_checks_pass(assignment, tmp_path):
+    """Every cell runs (a failing visible check or a broken cell raises here), figures come out, and whatever the
+    assignment promises to show offline is printed."""
+    nb = execute_notebook(solution_notebook(assignment), env=QUICK_OFFLINE, timeout=600, cwd=tmp_path)
+    files = save_outputs(nb, solution_notebook(assignment).stem, tmp_path / "out")
+    text = printed_text(nb)
+    assert "source=offline" in text, "the setup cell prints its status line"
+    assert len([f for f in files if f.suffix == ".png"]) >= 2, "the notebook shows its results as figures"
+    if assignment.check_demo is not None:
+        assignment.check_demo(text)
+
+
+def test_release_hides_solutions_and_hidden_tests(assignment):
+    """No solution code, no hidden tests, no outputs in the student notebook; every solution became a stub."""
+    nb = nbformat.read(release_notebook(assignment), as_version=4)
+    text = "\n".join(c.source for c in nb.cells)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "run_hidden_checks"):
+        assert marker not in text
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    assert set(assignment.functions) <= set(stubs)
+    assert all("raise NotImplementedError" in source or "YOUR CODE HERE" in source for source in stubs.values())
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.metadata.get("nbgrader")]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+
+
+@pytest.fixture(params=ASSIGNMENTS, ids=lambda a: a.id)
+def autograded(request, tmp_path_factory):
+    """nbgrader generate_assignment, then autograde of the solution itself and of the untouched release."""
+    assignment = request.param
+    course = make_course(tmp_path_factory.mktemp("autograde"), assignment.id, with_release=False)
+    result = nbgrader(course, "generate_assignment", assignment.id, "--force")
+    assert result.returncode == 0, result.stderr[-3000:]
+    fresh = json.loads((course / "notebooks" / assignment.id / assignment.notebook).read_text())
+    for student, source in (("solution", solution_notebook(assignment)), ("untouched", release_notebook(assignment))):
+        target = course / "autograder" / "submitted" / student / assignment.id
+        target.mkdir(parents=True)
+        shutil.copy(source, target / assignment.notebook)
+    result = nbgrader(course, "autograde", assignment.id, "--force", env=QUICK_OFFLINE)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'autograder' / 'gradebook.db'}") as gb:
+        scores = {s: (gb.find_submission(assignment.id, s).score, gb.find_submission(assignment.id, s).max_score)
+                  for s in ("solution", "untouched")}
+    return assignment, fresh, scores, result
+
+
+def test_release_is_what_nbgrader_generates_and_autograde_scores_it(autograded):
+    """notebooks/ equals a fresh `nbgrader generate_assignment` of solutions/ (else: `make notebooks`); nbgrader
+    gives the solution every point and the untouched release zero, without crashing."""
+    assignment, fresh, scores, result = autograded
+    committed = json.loads(release_notebook(assignment).read_text())
+    assert committed == fresh, "notebooks/ is out of date: run `make notebooks` and commit the result"
+    score, max_score = scores["solution"]
+    assert max_score == assignment.max_points and score == max_score, result.stdout[-4000:] + result.stderr[-4000:]
+    assert scores["untouched"] == (0, max_score)
