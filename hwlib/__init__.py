@@ -5,18 +5,28 @@ answers students write; those live only in the instructors' solution notebooks.
 """
 from .datasets import NETWORK_VISUALIZATION_ASSETS, SampleImages, load_sample_images
 from .datasets.digits import DIGITS_ASSETS, DigitImages, load_digits
+from .datasets.sentences import QA_PAIRS, QAPair, SenseSentences, load_sense_sentences
 from .device import get_device, model_device
 from .image import SQUEEZENET_MEAN, SQUEEZENET_STD, blur_image, clamp_to_image, deprocess, jitter, preprocess, rescale
 from .models import LoadedModel, load_squeezenet
+from .models.bert import LoadedBert, bert_assets, load_bert
+from .embeddings import (QAHiddenStates, SentenceBatch, check_layer, embed_sentences, pca_per_layer, qa_hidden_states,
+                         qa_layer_similarity, sense_similarity, similarity_matrix)
+from .fonts import fetch_cjk_font, find_cjk_font, text_labels
 from .sources import OfflineError, resolve_source
+from .notebook import NotebookSetup, setup_notebook
 from .class_visualization import create_class_visualization
 from . import plotting
+from . import plotting_bert
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SQUEEZENET_MEAN", "SQUEEZENET_STD", "preprocess", "deprocess", "rescale", "blur_image", "jitter",
-    "clamp_to_image", "get_device", "model_device", "load_squeezenet", "LoadedModel", "load_sample_images",
+    "clamp_to_image", "get_device", "model_device", "setup_notebook", "NotebookSetup", "load_squeezenet", "LoadedModel", "load_sample_images",
     "SampleImages", "NETWORK_VISUALIZATION_ASSETS", "resolve_source", "OfflineError", "create_class_visualization",
     "load_digits", "DigitImages", "DIGITS_ASSETS",
+    "load_bert", "LoadedBert", "bert_assets", "load_sense_sentences", "SenseSentences", "QAPair", "QA_PAIRS",
+    "embed_sentences", "SentenceBatch", "qa_hidden_states", "QAHiddenStates", "qa_layer_similarity", "check_layer",
+    "pca_per_layer", "similarity_matrix", "sense_similarity", "text_labels", "find_cjk_font", "fetch_cjk_font",
 ]
