@@ -6,10 +6,17 @@ Environment variables (all optional):
     HWLIB_SOURCE      default source when a function is called with ``source=None`` ("auto" if unset)
     HWLIB_CACHE       cache folder for downloads (default ``~/.cache/hwlib``)
     HWLIB_NO_NETWORK  "1" forbids every download (tests and graders set it)
+    HWLIB_MIRROR      a base URL that replaces every download URL: ``<mirror>/<cache filename>`` (a course
+                      mirror, a local server in tests)
+
+Every online asset of every notebook goes through :func:`fetch` (one download path: cache, progress bar, atomic
+rename, truncation and checksum checks) and is read back through :func:`load_cached` (a cached file that cannot be
+read is removed, so a corrupt download never poisons the cache).
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -50,15 +57,23 @@ def network_allowed() -> bool:
     return os.environ.get("HWLIB_NO_NETWORK", "").strip().lower() not in ("1", "true", "yes")
 
 
+def download_url(url: str, filename: str) -> str:
+    """``url``, or ``$HWLIB_MIRROR/<filename>`` when a mirror is set."""
+    mirror = os.environ.get("HWLIB_MIRROR", "").strip()
+    return f"{mirror.rstrip('/')}/{filename}" if mirror else url
+
+
 def fetch(url: str, filename: str, sha256: str | None = None, desc: str | None = None,
           timeout: float = 30.0) -> Path:
     """Return the cached copy of ``url`` (as ``cache_dir()/filename``), downloading it once with a progress bar.
 
-    The file is written to a temporary name and renamed when complete, so an interrupted download never leaves
-    a truncated file in the cache. Raises :class:`OfflineError` with a clear message when the file is not cached
-    and cannot be downloaded.
+    The file is written to a temporary name and renamed only when complete and verified (the server's
+    Content-Length, and the ``sha256`` prefix when given), so an interrupted, truncated or corrupt download never
+    enters the cache. ``$HWLIB_MIRROR`` replaces the URL. Raises :class:`OfflineError` with a clear message when
+    the file is not cached and cannot be downloaded.
     """
     path = cache_dir() / filename
+    url = download_url(url, filename)
     if path.is_file():
         return path
     if not network_allowed():
@@ -73,22 +88,38 @@ def fetch(url: str, filename: str, sha256: str | None = None, desc: str | None =
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
             with tqdm(total=total, unit="B", unit_scale=True, desc=desc or filename) as bar:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     digest.update(chunk)
                     bar.update(len(chunk))
+                    received += len(chunk)
+        if total is not None and received != total:
+            raise OfflineError(f"{filename}: the download from {url} is truncated ({received} of {total} bytes); "
+                               "nothing was cached, try again.")
         if sha256 is not None and not digest.hexdigest().startswith(sha256):
             raise OfflineError(f"{filename}: download from {url} is corrupt (sha256 {digest.hexdigest()[:12]}…, "
                                f"expected {sha256[:12]}…); try again.")
         os.replace(tmp, path)
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
         raise OfflineError(f"could not download {filename} from {url} ({err}). Check the internet connection, "
                            "or use source='offline'.") from err
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def load_cached(path: Path, read, what: str):
+    """``read(path)`` for a file :func:`fetch` cached; when it cannot be read, the file is removed from the cache
+    (so the next run downloads it anew) and :class:`OfflineError` says so."""
+    try:
+        return read(path)
+    except Exception as err:  # any reader's failure means the same thing: this cached file is unusable
+        Path(path).unlink(missing_ok=True)
+        raise OfflineError(f"the cached {what} ({path}) is corrupt and was removed ({type(err).__name__}: "
+                           f"{str(err)[:200]}); run again to download it anew, or use source='offline'.") from err
 
 
 def resolve_with_fallback(source: str | None, load_online, load_offline, what: str):
@@ -128,10 +159,11 @@ def resolve_source(source: str | None = None, assets: tuple[tuple[str, str], ...
     if not network_allowed():
         print("hwlib: downloads disabled (HWLIB_NO_NETWORK) and online assets not cached: using offline mode.")
         return "offline"
+    url = download_url(*missing[0])
     try:
-        request = urllib.request.Request(missing[0][0], method="HEAD")
+        request = urllib.request.Request(url, method="HEAD")
         with urllib.request.urlopen(request, timeout=5):
             return "online"
-    except (urllib.error.URLError, OSError, TimeoutError) as err:
-        print(f"hwlib: cannot reach {missing[0][0]} ({err}): using offline mode.")
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
+        print(f"hwlib: cannot reach {url} ({err}): using offline mode.")
         return "offline"

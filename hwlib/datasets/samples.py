@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models.squeezenet import ONLINE_WEIGHTS_URL
-from ..sources import fetch, resolve_with_fallback
+from ..sources import fetch, load_cached, resolve_with_fallback
 
 IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
 
@@ -44,8 +44,10 @@ def _online_images() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], None]:
     import torchvision
 
     path = fetch(IMAGENET_VAL_URL, "imagenet_val_25.npz", desc="25 ImageNet validation images")
-    with np.load(path, allow_pickle=False) as f:  # never unpickle downloaded data; label_map is not needed
-        images, labels = f["X"].astype(np.uint8), f["y"].astype(np.int64)
+    def read(p):
+        with np.load(p, allow_pickle=False) as f:  # never unpickle downloaded data; label_map is not needed
+            return f["X"].astype(np.uint8), f["y"].astype(np.int64)
+    images, labels = load_cached(path, read, "ImageNet sample images")
     names = tuple(torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
     return images, labels, names, None
 

@@ -16,7 +16,7 @@ import torch
 
 from .._paths import data_dir
 from ..device import get_device
-from ..sources import fetch, resolve_with_fallback
+from ..sources import fetch, load_cached, resolve_with_fallback
 
 OFFLINE_WEIGHTS = "squeezenet1_1_synthetic.pt"
 OFFLINE_PROVENANCE = "squeezenet1_1_synthetic.json"
@@ -46,7 +46,8 @@ def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
     weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
     path = fetch(ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1], desc="SqueezeNet 1.1 weights")
     model = torchvision.models.squeezenet1_1(weights=None)
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    state = load_cached(path, lambda p: torch.load(p, map_location="cpu", weights_only=True), "SqueezeNet weights")
+    model.load_state_dict(state)
     return model, tuple(weights.meta["categories"])
 
 
