@@ -1,5 +1,5 @@
 # make demo  : set everything up (first time) and run every registered notebook offline end to end
-#              (make demo ONLY=02_network_visualization for one)
+#              (make demo ONLY=<assignment id> for one; `python -m autograder list` lists them)
 # make test  : set everything up (first time) and run the test suite
 PYTHON ?= python3
 VENV := .venv

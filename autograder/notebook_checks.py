@@ -1,7 +1,7 @@
 """The hidden test cells of the solution notebooks call this, inside the kernel that ``nbgrader autograde`` runs:
 
     from autograder.notebook_checks import run_hidden_checks
-    run_hidden_checks("02_network_visualization", "compute_saliency_maps", globals())
+    run_hidden_checks("<assignment id>", "<function>", globals())
 
 It runs the same probes and checks as the fast grader (one definition of each), with the reference outputs the
 fast grader uses (computed from solutions/ in a separate process and cached). It prints one line per check and

@@ -1,6 +1,6 @@
 """The pytest front end: one test item per check of a submission, for CI autograding (GitHub Classroom & co).
 
-    pytest -p autograder.pytest_plugin --assignment 02_network_visualization submission.ipynb \\
+    pytest -p autograder.pytest_plugin --assignment <assignment id> submission.ipynb \\
         --junitxml=report.xml -o junit_family=xunit1
 
 Each notebook given on the command line is graded ONCE by the same fast grader as ``python -m autograder grade``

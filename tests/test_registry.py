@@ -1,0 +1,27 @@
+"""The registry is the only list of assignments: no file outside it, the solution and release notebooks, the
+checks modules and the examples names an assignment id."""
+import subprocess
+
+from autograder.assignments import CHECK_MODULES, repo_root
+
+ALLOWED = ("autograder/assignments.py", "solutions/", "notebooks/", "autograder/checks/", "autograder/examples/")
+
+
+def test_no_file_outside_the_registry_names_an_assignment_id():
+    root = repo_root()
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    offenders = []
+    for name in tracked.decode().split("\0"):
+        if not name or name.startswith(ALLOWED) or not (root / name).is_file():
+            continue
+        text = (root / name).read_bytes().decode("utf-8", errors="replace")
+        offenders += [f"{name}: {a}" for a in CHECK_MODULES if a in text]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_every_registered_assignment_has_its_files():
+    root = repo_root()
+    for assignment_id, module in CHECK_MODULES.items():
+        assert module.startswith("autograder.checks."), module
+        assert (root / "solutions" / assignment_id).is_dir() and (root / "notebooks" / assignment_id).is_dir()
+        assert (root / "autograder" / "examples" / assignment_id).is_dir()
