@@ -1,0 +1,92 @@
+"""Figures for notebook 01 (gradient ascent on digits) and for :class:`hwlib.ConfusedLogitCallback`.
+
+Every function draws on a new figure and returns it; none calls ``plt.show()``. The callback's figure is built
+without pyplot (``matplotlib.figure.Figure``), so drawing it during training never opens a window or touches
+pyplot's global list of figures.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float32)
+
+
+def _to_rgb(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``(C, H, W)`` -> ``(H, W, 3)`` in [0, 1]: 3 channels as RGB, others as their mean in grey; lo..hi -> 0..1."""
+    x = image if image.shape[0] == 3 else image.mean(0, keepdims=True).repeat(3, 0)
+    return np.clip((x.transpose(1, 2, 0) - lo) / ((hi - lo) or 1.0), 0.0, 1.0)
+
+
+def _mosaic(panels: list[list[np.ndarray | None]], pad: int) -> np.ndarray:
+    """A grid of ``(h, w, 3)`` panels (None = blank) on white, ``pad`` pixels apart."""
+    h, w = next(p for row in panels for p in row if p is not None).shape[:2]
+    rows, cols = len(panels), len(panels[0])
+    out = np.ones((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), dtype=np.float32)
+    for r, row in enumerate(panels):
+        for c, panel in enumerate(row):
+            if panel is not None:
+                out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = panel
+    return out
+
+
+def confused_logit_figure(image, grads, classes: Sequence[int], logits: Sequence[float], label: int | None,
+                          class_names: Sequence[str] | None = None, projection_factor: float = 0.5):
+    """One confused sample: the image, the input gradients of its two top logits, and the image moved along each.
+
+    Args:
+        image: ``(C, H, W)`` the input (any channel count and size; 3 channels are drawn as RGB, others as grey).
+        grads: ``(2, C, H, W)`` gradients of the top-1 and top-2 logits with respect to ``image``.
+        classes: the two class indices; logits: their two logits; label: the true class (or None).
+        class_names: names for the titles (default: the indices).
+        projection_factor: the moved images are ``image + projection_factor * range(image) * g / max|g|``.
+
+    Returns:
+        a ``matplotlib.figure.Figure``: the panels are drawn as one picture (fast enough to log during training);
+        both gradients (summed over channels) share one symmetric colour scale, blue < 0 < red.
+    """
+    import matplotlib
+    from matplotlib.colors import Normalize
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.figure import Figure
+
+    image, grads = _np(image), _np(grads)
+    if image.ndim != 3 or grads.shape != (2, *image.shape):
+        raise ValueError(f"confused_logit_figure: expected image (C, H, W) and grads (2, C, H, W), got "
+                         f"{image.shape} and {grads.shape}.")
+    name = (lambda c: class_names[c]) if class_names is not None else str
+    lo, hi = float(image.min()), float(image.max())
+    span = (hi - lo) or 1.0
+    signed = grads.sum(1)                                              # 2, H, W
+    vmax = float(np.abs(signed).max()) or 1.0
+    cmap = matplotlib.colormaps["RdBu_r"]
+    gpanels = [cmap(0.5 + 0.5 * g / vmax)[..., :3] for g in signed]
+    moved = [_to_rgb(image + projection_factor * span * g / (float(np.abs(g).max()) or 1.0), lo, hi) for g in grads]
+    h, w = image.shape[1:]
+    pad = max(2, h // 6)
+    mosaic = _mosaic([[_to_rgb(image, lo, hi), *gpanels], [None, *moved]], pad)
+
+    fig = Figure(figsize=(7.5, 5.2), dpi=64)
+    ax = fig.add_axes((0.01, 0.01, 0.86, 0.88))
+    ax.imshow(mosaic, interpolation="nearest")
+    ax.axis("off")
+    a, b = name(classes[0]), name(classes[1])
+    titles = [["input" + (f" (true {name(label)})" if label is not None else ""), f"d logit[{a}] / d input",
+               f"d logit[{b}] / d input"], ["", f"moved toward {a}", f"moved toward {b}"]]
+    for r, row in enumerate(titles):
+        for c, title in enumerate(row):
+            ax.text(pad + c * (w + pad) + w / 2, r * (h + pad) + pad - 0.5, title, ha="center", va="bottom",
+                    fontsize=9)
+    ax.text(pad, (h + pad) + pad + h / 2, f"logit[{a}] = {logits[0]:.3f}\nlogit[{b}] = {logits[1]:.3f}\n"
+            f"margin = {logits[0] - logits[1]:.3f}", va="center", fontsize=9, family="monospace")
+    cax = fig.add_axes((0.89, 0.5, 0.025, 0.35))
+    fig.colorbar(ScalarMappable(Normalize(-vmax, vmax), cmap), cax=cax).ax.tick_params(labelsize=7)
+    cax.set_title("d logit / d input", fontsize=7)
+    fig.suptitle(f"confused between {a} and {b}", fontsize=11)
+    return fig
