@@ -9,6 +9,7 @@ import torch
 
 import hwlib
 from hwlib.datasets import digits
+from hwlib.models.digits import digit_cnn, digit_linear
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_assets_list_matches_online_files():
 def test_digit_models_shapes_and_seeds():
     """Both models map (N, 1, 28, 28) to (N, 10); the same seed gives the same weights; the global RNG is untouched."""
     x = torch.rand(3, 1, 28, 28)
-    for make in (hwlib.digit_linear, hwlib.digit_cnn):
+    for make in (digit_linear, digit_cnn):
         state = torch.random.get_rng_state()
         a, b, c = make(0), make(0), make(1)
         assert torch.equal(torch.random.get_rng_state(), state)
@@ -153,7 +154,7 @@ def test_digit_models_shapes_and_seeds():
 def test_linear_logit_gradient_is_the_weight_row():
     """Known answer: for Linear(28*28, 10) the gradient of logit c w.r.t. the image is weight row c, whatever the
     image (the seed article's point about linear models)."""
-    model = hwlib.digit_linear(0)
+    model = digit_linear(0)
     for seed in (0, 1):
         x = torch.rand(1, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).requires_grad_(True)
         (g,) = torch.autograd.grad(model(x)[0, 7], x)
@@ -162,7 +163,7 @@ def test_linear_logit_gradient_is_the_weight_row():
 
 def test_cnn_is_small_and_mode_independent():
     """The CNN has no dropout or batch norm (train and eval mode compute the same) and about 20k weights."""
-    model = hwlib.digit_cnn(0)
+    model = digit_cnn(0)
     x = torch.rand(4, 1, 28, 28)
     torch.testing.assert_close(model.train()(x), model.eval()(x))
     assert 15_000 < sum(p.numel() for p in model.parameters()) < 25_000
