@@ -60,6 +60,21 @@ def shape_problem(array: np.ndarray | None, expected: tuple[int, ...], what: str
     return None
 
 
+def require_finite(array, what: str) -> np.ndarray:
+    """``array`` as a float64 numpy array when every value is finite; otherwise raises
+    :class:`~autograder.check.SubmissionError` saying how many values of ``what`` are NaN or infinite.
+
+    For verify functions (trusted side), on anything computed from the student's arrays before a comparison that
+    NaN would fool (``nan < x`` is False): ``scores = require_finite(ctx.scores(image), "the model's scores on
+    your image")``. ``grade.verify_all`` turns the exception into a failed check with that message."""
+    values = np.asarray(array, dtype=np.float64)
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise SubmissionError(f"{what} contains {bad} NaN or infinite value{'s' if bad != 1 else ''} (values too "
+                              "large or undefined): every value must be a finite number.")
+    return values
+
+
 def max_relative_error(student: np.ndarray, reference: np.ndarray) -> float:
     """``max |student - reference| / max |reference|`` in float64 (0 when both are all zero)."""
     s, r = student.astype(np.float64), reference.astype(np.float64)

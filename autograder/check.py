@@ -35,11 +35,16 @@ class Figure:
     """A picture for the feedback page: the student's image next to the reference.
 
     ``kind`` is ``"rgb"`` for ``(H, W, 3)`` uint8 images or ``"heatmap"`` for ``(H, W)`` float maps (drawn with one
-    colour scale shared by both, so brightness is comparable)."""
+    colour scale shared by both, so brightness is comparable).
+
+    The feedback page shows the reference picture in full only when ``reference_safe`` is True: set it only where
+    the picture cannot be turned back into a passing answer (say why in the check's docstring). Otherwise the page
+    shows a coarse view (8 x 8 blocks, 4 levels; see :mod:`autograder.feedback`)."""
     title: str
     student: np.ndarray
     reference: np.ndarray
     kind: str = "rgb"
+    reference_safe: bool = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
     python -m autograder grade SUBMISSIONS... --assignment ID --out grades.csv \\
         --feedback feedback/ --workers 2 --timeout 60 --memory-mb 4096 --device auto [--force]
+    python -m autograder grade ... --scheduler tcp://host:8786 | local:N     # on a Dask cluster (docs/scaling.md)
     python -m autograder demo [--out DIR] [--only ID]   # grade the example submissions, print the grade table
     python -m autograder list                           # the registered assignments, their functions and points
 """
@@ -29,11 +30,18 @@ def grade_main(args: argparse.Namespace) -> int:
               "namespaces): student code can read what this user can read.", file=sys.stderr)
     feedback = args.feedback or args.out.parent / "feedback"
     threads = max(1, (os.cpu_count() or 1) // args.workers)
-    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb, threads=threads)
-    results = grade_batch(submissions, assignment, args.out, feedback, args.workers, limits, resolve_device(args.device),
-                          args.force)
+    limits = Limits(timeout_s=args.timeout, memory_mb=args.memory_mb, threads=threads, processes=args.max_processes,
+                    max_cells=args.max_cells, max_code_kb=args.max_code_kb)
+    if args.scheduler:   # a Dask cluster (autograder.distributed): same grader, one task per submission
+        from .distributed import grade_on_scheduler
+
+        results = grade_on_scheduler(args.scheduler, submissions, assignment, args.out, feedback, limits, args.device,
+                                     args.force)
+    else:
+        results = grade_batch(submissions, assignment, args.out, feedback, args.workers, limits,
+                              resolve_device(args.device), args.force)
     print(f"wrote {args.out} ({len(results)} row(s)) and feedback pages in {feedback}/")
-    return 0 if len(results) == len(submissions) else 1
+    return 0 if len(results) == len(submissions) and all(r.graded for r in results) else 1
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,8 +54,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", type=Path, default=Path("grades.csv"), help="CSV to write (default grades.csv)")
     g.add_argument("--feedback", type=Path, help="folder for the HTML pages (default: feedback/ next to --out)")
     g.add_argument("--workers", type=int, default=1, help="submissions graded at once (default 1)")
-    g.add_argument("--timeout", type=float, default=60, help="seconds per sandboxed run (default 60)")
-    g.add_argument("--memory-mb", type=int, default=4096, help="memory cap of student code (default 4096)")
+    g.add_argument("--scheduler", metavar="ADDRESS|local:N",
+                   help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for a LocalCluster "
+                        "of N worker processes on this machine (instead of --workers)")
+    g.add_argument("--timeout", type=float, default=60,
+                   help="seconds per submission: one deadline for all its cells and checks (default 60)")
+    g.add_argument("--memory-mb", type=int, default=4096,
+                   help="memory of one submission, all its processes and shared memory included (default 4096)")
+    g.add_argument("--max-processes", type=int, default=256,
+                   help="processes and threads one submission may run at once (default 256)")
+    g.add_argument("--max-cells", type=int, default=300, help="graded code cells per notebook (default 300)")
+    g.add_argument("--max-code-kb", type=int, default=2048,
+                   help="kilobytes of code in the graded cells of one notebook (default 2048)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where student code runs")
     g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
     verbs.add_parser("list", help="the registered assignments, their functions and points")
@@ -62,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:
         raise SystemExit("--workers must be at least 1.")
+    if getattr(args, "scheduler", None) and args.workers != 1:
+        raise SystemExit("--workers is the local pool's size; with --scheduler the cluster's workers grade.")
     if args.verb == "grade":
         return grade_main(args)
     if args.verb == "list":

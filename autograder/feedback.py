@@ -1,4 +1,12 @@
-"""The per-student feedback page: one self-contained HTML file (pictures embedded as base64 PNG)."""
+"""The per-student feedback page: one self-contained HTML file (pictures embedded as base64 PNG).
+
+Feedback never gives the answer away. A check's :class:`~autograder.check.Figure` shows the student's picture in
+full, but the reference picture in full only when the check marked it ``reference_safe`` (a picture that cannot be
+decoded into a passing answer, e.g. a step's magnitude when the check needs its sign; each check says why in its
+docstring). Every other reference picture is drawn as a coarse view (``images.coarse``: 8 x 8 block means at 4
+levels, captioned "reference (coarse view)"): where the reference is bright, not pixels that would pass. A
+picture that cannot be drawn (an odd shape, more than ``images.MAX_SIDE`` pixels a side) is left out with a note.
+"""
 from __future__ import annotations
 
 import html
@@ -23,10 +31,11 @@ def _e(text) -> str:
 
 def _figure(figure: Figure) -> str:
     try:
-        student, reference = figure_pngs(figure.student, figure.reference, figure.kind)
+        safe = getattr(figure, "reference_safe", False) is True
+        student, reference = figure_pngs(figure.student, figure.reference, figure.kind, safe)
     except Exception as err:  # an output too odd to draw must not cost the page
         return f"<p>{_e(figure.title)}: could not be drawn ({_e(type(err).__name__)}).</p>"
-    sides = ((student, "your output"), (reference, "reference"))
+    sides = ((student, "your output"), (reference, "reference" if safe else "reference (coarse view)"))
     cells = "".join(f'<figure class="figure"><img src="data:image/png;base64,{png}" alt="{_e(label)}">'
                     f"<figcaption>{_e(label)}</figcaption></figure>" for png, label in sides)
     return f"<h4>{_e(figure.title)}</h4><div>{cells}</div>"

@@ -2,12 +2,24 @@
 
 ``reference_outputs(assignment)`` returns them from a cache (``$AUTOGRADER_CACHE``, default
 ``<hwlib cache>/autograder``), keyed by a hash of everything they depend on (solution cells, checks and harness
-code, hwlib's sources, library versions, offline weights); on a miss it runs ``python -m autograder.reference`` to compute them.
-The sandboxed child can read neither the solutions nor this cache.
+code, hwlib's sources, library versions, offline weights); on a miss it runs ``python -m autograder.reference`` to
+compute them.
+
+The cache is verified before use. Next to nothing a student could reach, the trusted side keeps a digest of every
+cache file it wrote (``digest_dir()``: ``$AUTOGRADER_STATE``, default ``~/.local/state/hwlib-autograder``, mode
+0700, never inside the cache folder and never named in the sandbox's environment); a cache file without a
+matching digest is *in doubt* and the reference is recomputed. The cache and the digests are written only by
+trusted callers (``store=True``: the fast grader, tests, benchmarks); inside a Jupyter kernel, where nbgrader's
+hidden-test cells run next to the student's code, nothing is ever written (``store`` defaults to False there) and
+a cache that does not verify is ignored. The sandboxed child can read neither the solutions, the cache nor the
+digests. Under isolation ``"none"`` (and in nbgrader kernels) student code runs as the grader's own user and could
+rewrite both the cache and the digests: ``batch`` then drops the digests after the batch, so the next batch
+recomputes instead of trusting what that batch's students could have touched.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -30,6 +42,15 @@ def cache_dir() -> Path:
     from hwlib.sources import cache_dir as hwlib_cache
 
     return hwlib_cache() / "autograder"
+
+
+def digest_dir() -> Path:
+    """Where the trusted side keeps the digests of the cache files it wrote (see the module docstring)."""
+    env = os.environ.get("AUTOGRADER_STATE")
+    if env:
+        return Path(env)
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "hwlib-autograder"
 
 
 def cache_key(assignment: Assignment) -> str:
@@ -55,34 +76,93 @@ def cache_key(assignment: Assignment) -> str:
     return digest.hexdigest()
 
 
-def _load(path: Path) -> dict[str, dict[str, np.ndarray]]:
+def cache_name(assignment: Assignment) -> str:
+    return f"{assignment.id}-{cache_key(assignment)[:20]}.npz"
+
+
+def _load(data: bytes) -> dict[str, dict[str, np.ndarray]]:
     outputs: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(path, allow_pickle=False) as npz:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         for key in npz.files:
             probe, name = key.split("/", 1)
             outputs.setdefault(probe, {})[name] = npz[key]
     return outputs
 
 
-def reference_outputs(assignment: Assignment, timeout: float = 900) -> dict[str, dict[str, np.ndarray]]:
-    """``{probe name: {output name: array}}`` for every probe of ``assignment`` (computed once, then cached)."""
-    path = cache_dir() / f"{assignment.id}-{cache_key(assignment)[:20]}.npz"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{assignment.id}.", suffix=".npz")
-        os.close(fd)
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _verified(name: str) -> bytes | None:
+    """The cache file ``name`` if its digest matches the one the trusted side kept, else ``None``."""
+    try:
+        expected = (digest_dir() / f"{name}.sha256").read_text().strip()
+        with open(cache_dir() / name, "rb", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW)) as f:
+            data = f.read()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return data if hashlib.sha256(data).hexdigest() == expected else None
+
+
+def _compute(assignment: Assignment, timeout: float) -> bytes:
+    """Run ``python -m autograder.reference`` (trusted: the solution notebook, no student code) into a private
+    temporary folder and return the ``.npz`` bytes."""
+    with tempfile.TemporaryDirectory(prefix="autograder-reference-") as private:
+        out = os.path.join(private, "reference.npz")
         env = {**os.environ, "HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "PYTHONWARNINGS": "ignore"}
+        result = subprocess.run([sys.executable, "-m", "autograder.reference", assignment.id, out], env=env,
+                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        if result.returncode != 0:
+            raise RuntimeError(f"computing the reference outputs of {assignment.id} failed:\n"
+                               f"{(result.stdout + result.stderr)[-3000:]}")
+        return Path(out).read_bytes()
+
+
+def _in_kernel() -> bool:
+    """Inside a Jupyter kernel (where nbgrader runs the hidden tests next to the student's code)."""
+    return "ipykernel" in sys.modules
+
+
+def reference_outputs(assignment: Assignment, timeout: float = 900,
+                      store: bool | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """``{probe name: {output name: array}}`` for every probe of ``assignment``: from the cache when its digest
+    verifies, else computed (and, when ``store``, cached with a new digest). ``store`` defaults to True except
+    inside a Jupyter kernel (see the module docstring)."""
+    name = cache_name(assignment)
+    data = _verified(name)
+    if data is None:
+        data = _compute(assignment, timeout)
+        if store if store is not None else not _in_kernel():
+            store_reference(name, data)
+    return _load(data)
+
+
+def store_reference(name: str, data: bytes) -> None:
+    """Cache ``data`` as ``name`` and keep its digest (trusted callers only)."""
+    cache, digests = cache_dir(), digest_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    digests.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(digests, 0o700)
+    _write_atomic(cache / name, data, 0o444)
+    _write_atomic(digests / f"{name}.sha256", hashlib.sha256(data).hexdigest().encode() + b"\n", 0o400)
+
+
+def forget_digests(assignment: Assignment) -> None:
+    """Drop the digests of ``assignment``'s cached reference: the next use recomputes it (after student code
+    ran as the grader's own user)."""
+    for path in digest_dir().glob(f"{assignment.id}-*.sha256"):
         try:
-            result = subprocess.run([sys.executable, "-m", "autograder.reference", assignment.id, tmp], env=env,
-                                    capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-            if result.returncode != 0:
-                raise RuntimeError(f"computing the reference outputs of {assignment.id} failed:\n"
-                                   f"{(result.stdout + result.stderr)[-3000:]}")
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return _load(path)
+            path.unlink()
+        except OSError:
+            pass
 
 
 def compute(assignment_id: str, out: str) -> None:

@@ -4,13 +4,16 @@ Each :class:`Attack` is applied to the assignment's ``one_bug`` example (so a ba
 attack that inflates even one check): code appended at the top level of a function's cell (``after``), code run at
 the start of a function's solution region (``prelude``), or cells deleted (``drop``). Functions are named by role,
 resolved per assignment in notebook order: ``first``, ``second`` (the first when there is only one), ``last``,
-``every``. Code templates may use ``@ID@``, ``@NOTEBOOK@``, ``@FIRST@``, ``@LAST@``, ``@PROBE@``, ``@MAX@`` and
-``@FUNCTIONS@`` (a tuple literal of every function name).
+``every``. Code templates may use ``@ID@``, ``@NOTEBOOK@``, ``@FIRST@``, ``@LAST@``, ``@PROBE@``, ``@MAX@``,
+``@FUNCTIONS@`` (a tuple literal of every function name) and ``@PROBES@`` (of every probe name).
 
 Two families:
 
 - *infrastructure* attacks (hang, exhaust memory, exit, patch comparisons, print fake results, read the solutions,
-  write the grade files, start processes, use the network, forge the result channel): the grader must not be
+  write the grade files, start processes, use the network, forge the result channel; and the hardening classes:
+  text and forged messages that could crash the parent, processes that try to outlive their turn or hold the
+  pipes, a hang in every cell, shared memory, busy children and a fork bomb, a poisoned reference cache, messages
+  left in the keyrings or HOME for the next student, a forged step followed by an exit): the grader must not be
   moved by any of them;
 - *output* attacks (:data:`OUTPUT_ATTACKS`): every student function's outputs are replaced by NaN, inf, huge
   values, the function's own input, a tensor subclass that lies in comparisons, an extra dimension or a ``meta``
@@ -182,10 +185,199 @@ class Attack:
         """``template`` with its placeholders filled in for ``assignment``."""
         values = {"@ID@": assignment.id, "@NOTEBOOK@": assignment.notebook, "@FIRST@": functions[0],
                   "@LAST@": functions[-1], "@PROBE@": assignment.probes[0].name,
-                  "@MAX@": f"{assignment.max_points:g}", "@FUNCTIONS@": repr(tuple(functions))}
+                  "@MAX@": f"{assignment.max_points:g}", "@FUNCTIONS@": repr(tuple(functions)),
+                  "@PROBES@": repr(tuple(p.name for p in assignment.probes))}
         for key, value in values.items():
             template = template.replace(key, value)
         return template
+
+
+# ---------------------------------------------------------------------------------- hardening (issue 7), by class
+# 1. Student text and forged messages that the parent must survive.
+_SURROGATES = """\
+print("lone surrogates: \\udcff \\ud800 and bytes", b"\\xff\\xfe".decode("utf-8", "surrogateescape"))
+raise ValueError("broken text \\udcff\\ud800 " + b"\\xff".decode("latin-1"))"""
+
+_FORGED_TYPES = """\
+import io as _io
+import json as _json
+import os as _os
+import struct as _struct
+
+
+def _frame(header, payload=b""):
+    head = _json.dumps({**header, "nbytes": len(payload)}).encode()
+    return _struct.pack(">I", len(head)) + head + payload
+
+
+def _absurd_npz():
+    \"\"\"An .npz whose .npy header declares 2**40 float64 values but holds 8 bytes.\"\"\"
+    import zipfile
+
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }"
+    header += " " * (63 - (10 + len(header)) % 64) + "\\n"
+    npy = b"\\x93NUMPY\\x01\\x00" + _struct.pack("<H", len(header)) + header.encode() + bytes(8)
+    buffer = _io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("saliency.npy", npy)
+    return buffer.getvalue()
+
+
+for _probe in @PROBES@:
+    for _fd in range(3, 64):
+        try:
+            _os.write(_fd, _frame({"event": "probe", "name": _probe, "error": None}, _absurd_npz()))
+        except OSError:
+            pass
+for _fd in range(3, 64):
+    for _bad in ({"event": "probe", "name": ["x"], "error": None}, {"event": {"nested": 1}},
+                 {"event": "cell", "name": "@FIRST@", "index": [0], "error": ["not", "text"]}):
+        try:
+            _os.write(_fd, _frame(_bad))
+        except OSError:
+            pass"""
+
+# 2. Processes that try to outlive their turn (the parent-death signal cleared; pipes held or closed).
+_CLEAR_PDEATHSIG = """\
+import ctypes as _ctypes
+
+_ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG = 0: survive the supervisor?"""
+
+_HOLDS_PIPES = _CLEAR_PDEATHSIG + """
+while True:  # ... holding the output and result pipes
+    pass"""
+
+_OUTLIVES_TURN = _CLEAR_PDEATHSIG + """
+import os as _os
+
+if _os.fork() == 0:
+    _ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)
+    _os.setsid()
+    _os.closerange(0, 65536)   # let go of every pipe, then burn CPU while the next student is graded
+    while True:
+        pass"""
+
+# 3. A hang in every cell: one deadline for the submission, not one per cell.
+_HANG = "while True:  # never finishes\n    pass"
+
+# 4. Limits that must hold for the whole submission: shared memory, CPU share, process count.
+_SHARED_MEMORY = """\
+import mmap as _mmap
+
+_shared = _mmap.mmap(-1, 3 * 2**30, flags=_mmap.MAP_SHARED)   # not counted by RLIMIT_DATA
+for _offset in range(0, len(_shared), 4096):
+    _shared[_offset] = 1
+print("touched 3 GiB of shared memory")"""
+
+_BUSY_CHILDREN = """\
+import os as _os
+
+for _ in range(50):
+    if _os.fork() == 0:
+        while True:   # fifty busy processes: the submission next door must not slow down
+            pass"""
+
+_FORK_BOMB = """\
+import os as _os
+import time as _time
+
+_made = 0
+try:
+    for _ in range(5000):
+        if _os.fork() == 0:
+            _time.sleep(600)
+            _os._exit(0)
+        _made += 1
+except OSError as _err:
+    print("fork refused:", _err)
+print("processes started:", _made)"""
+
+# 6. Trusted state within reach: the reference cache, the keyrings, HOME.
+_POISON_CACHE = """\
+import glob as _glob
+import os as _os
+
+
+def _poison():
+    \"\"\"Find the reference cache (from every process's environment, or the usual places) and zero it.\"\"\"
+    import numpy as np
+
+    folders = {_os.path.expanduser("~/.cache/hwlib/autograder"), "/root/.cache/hwlib/autograder"}
+    for environ in _glob.glob("/proc/*/environ"):
+        try:
+            pairs = open(environ, "rb").read().split(b"\\0")
+        except OSError:
+            continue
+        for pair in pairs:
+            name, _, value = pair.decode("utf-8", "replace").partition("=")
+            if name == "AUTOGRADER_CACHE":
+                folders.add(value)
+            elif name in ("HWLIB_CACHE", "HOME", "XDG_CACHE_HOME"):
+                folders |= {_os.path.join(value, "autograder"), _os.path.join(value, ".cache/hwlib/autograder")}
+    poisoned = 0
+    for folder in folders:
+        for path in _glob.glob(_os.path.join(folder, "@ID@-*.npz")):
+            try:
+                with np.load(path) as npz:
+                    zeros = {k: np.zeros_like(npz[k]) for k in npz.files}
+                _os.chmod(path, 0o644)
+                np.savez(path, **zeros)
+                poisoned += 1
+            except (OSError, ValueError):
+                pass
+    return poisoned
+
+
+print("reference files poisoned:", _poison())"""
+
+_KEYRING = """\
+import ctypes as _ctypes
+import platform as _platform
+
+_libc = _ctypes.CDLL(None, use_errno=True)
+_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(_platform.machine())
+_ADD_KEY = {"x86_64": 248, "aarch64": 217}.get(_platform.machine())
+_RINGS = ((-4, "user"), (-5, "user-session"), (-3, "session"))
+_found = []
+for _ring, _name in _RINGS:
+    # KEYCTL_SEARCH (10) for a key left by the student graded before
+    _key = _libc.syscall(_KEYCTL, 10, _ring, b"user", b"autograder-message", 0) if _KEYCTL else -1
+    if _key > 0:
+        _found.append(_name)
+for _ring, _name in _RINGS:   # ... and leave one for the next
+    if _ADD_KEY:
+        _libc.syscall(_ADD_KEY, b"user", b"autograder-message", b"answers from an earlier student", 31, _ring)
+print("keyring messages found:", _found or "none")"""
+
+_HOME_LEFTOVER = """\
+import os as _os
+
+_found = []
+for _folder in {_os.path.expanduser("~"), "/tmp", "/dev/shm", _os.getcwd()}:
+    _path = _os.path.join(_folder, ".message-for-the-next-student")
+    if _os.path.exists(_path):
+        _found.append(_path)
+    try:
+        with open(_path, "w") as _f:
+            _f.write("answers")
+    except OSError:
+        pass
+print("leftover files found:", _found or "none")"""
+
+# 7. A forged step start, then an exit: the grader must still give the submission a row.
+_FORGED_STEP = """\
+import json as _json
+import os as _os
+import struct as _struct
+
+for _fd in range(3, 64):
+    for _step in ("context", "probe:@PROBE@"):
+        _head = _json.dumps({"event": "start", "step": _step, "nbytes": 0}).encode()
+        try:
+            _os.write(_fd, _struct.pack(">I", len(_head)) + _head)
+        except OSError:
+            pass
+_os._exit(3)"""
 
 
 # Replaces every student function (and plain value, e.g. a quiz's answers) by one whose outputs pass through
@@ -315,6 +507,24 @@ INFRASTRUCTURE_ATTACKS = {
     "background_process": Attack(after={"first": _BACKGROUND}),
     "network": Attack(after={"first": _NETWORK}),
     "forges_results": Attack(after={"last": _FORGE}),
+    # issue 7, class 1: nothing from a student can raise in the parent
+    "surrogate_text": Attack(prelude={"first": _SURROGATES}, after={"last": _SURROGATES}),
+    "forged_message_types": Attack(prelude={"last": _FORGED_TYPES}),
+    # class 2: nothing outlives its turn
+    "holds_pipes": Attack(prelude={"first": _HOLDS_PIPES}),
+    "outlives_turn": Attack(prelude={"first": _OUTLIVES_TURN + "\nwhile True:\n    pass"}),
+    # class 3: one deadline per submission
+    "hangs_every_cell": Attack(after={"every": _HANG}),
+    # class 4: limits per submission
+    "shared_memory_bomb": Attack(prelude={"first": _SHARED_MEMORY}),
+    "busy_children": Attack(after={"first": _BUSY_CHILDREN}, prelude={"last": "import time\ntime.sleep(5)"}),
+    "fork_bomb": Attack(after={"first": _FORK_BOMB}),
+    # class 6: trusted and per-uid state out of reach
+    "poisons_reference_cache": Attack(after={"first": _POISON_CACHE}),
+    "keyring_message": Attack(after={"first": _KEYRING}),
+    "home_leftover": Attack(after={"first": _HOME_LEFTOVER}),
+    # class 7: every submission gets a row
+    "forged_step_then_exit": Attack(after={"first": _FORGED_STEP}),
 }
 
 #: Every student output replaced (see the module docstring): all non-side-effect checks must fail.

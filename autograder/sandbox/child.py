@@ -1,9 +1,19 @@
 """The sandboxed child: a fork of the warm launcher that runs one submission's code and reports what it did.
 
-``run(context, out_fd, channel_fd, job_fd)`` never returns. It reads its job (JSON) from ``job_fd``, locks the
-process in (namespaces, ``jail.enter``,
-resource limits), executes the student's cells and runs the probes, sending each step's start and result on the
+``run(context, out_fd, channel_fd, job_fd, control_fd)`` never returns. It reads its job (JSON) from ``job_fd``,
+joins the submission's control groups and locks itself in. With namespaces there are three processes, and only
+the last one ever runs student code:
+
+    supervisor (outside)  ── forks ──▶  init (PID 1 of a new pid namespace, in the jail, privileged, reaps)
+                                          └── forks ──▶  student process (fresh uid or no capabilities, limits)
+
+The supervisor reports the init's pid to the parent on ``control_fd`` (nobody else holds that pipe) and waits;
+the parent kills that init when the submission's time is up, which takes down every process of the namespace.
+The init exits as soon as the student process does, with its status, which ends the namespace too.
+
+The student process executes the student's cells and runs the probes, sending each step's start and result on the
 channel (``wire`` messages: JSON headers and ``.npz`` arrays). It decides nothing about grades: the parent compares.
+Without namespaces (isolation ``"none"``) the child itself runs the student's code in a new session.
 """
 from __future__ import annotations
 
@@ -12,16 +22,31 @@ import resource
 import select
 import sys
 
+CONTROL_FD = 4
 
-def set_limits(memory_mb: int, cpu_s: int, nproc: int | None) -> None:
-    """Hard resource limits for this process and everything it starts (they cannot be raised again)."""
+
+def set_limits(memory_mb: int, cpu_s: int, nproc: int | None, address_space_mb: int | None = None) -> None:
+    """Hard resource limits for this process and everything it starts (they cannot be raised again).
+    ``address_space_mb`` (``RLIMIT_AS``, which also counts shared memory) is added on top of what the process
+    already maps: the fallback where no memory control group bounds the submission."""
     mb = 2**20
     limits = [(resource.RLIMIT_DATA, memory_mb * mb), (resource.RLIMIT_CPU, cpu_s),
               (resource.RLIMIT_FSIZE, 256 * mb), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 1024)]
     if nproc is not None:
         limits.append((resource.RLIMIT_NPROC, nproc))
+    if address_space_mb is not None:
+        limits.append((resource.RLIMIT_AS, _mapped_bytes() + address_space_mb * mb))
     for which, value in limits:
         resource.setrlimit(which, (value, value))
+
+
+def _mapped_bytes() -> int:
+    """The virtual size of this process (what RLIMIT_AS counts), from /proc/self/statm."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return 0
 
 
 def _read_job(job_fd: int) -> dict:
@@ -31,49 +56,97 @@ def _read_job(job_fd: int) -> dict:
         return json.loads(f.read(64 * 2**20))
 
 
-def _redirect(out_fd: int, channel_fd: int) -> int:
-    """stdout and stderr to ``out_fd``, stdin from /dev/null, the channel at fd 3, every other fd closed."""
+def _redirect(out_fd: int, channel_fd: int, control_fd: int) -> int:
+    """stdout and stderr to ``out_fd``, stdin from /dev/null, the channel at fd 3, the control pipe at fd 4,
+    every other fd closed."""
     import fcntl
 
-    out_fd, channel_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_fd, channel_fd))
+    out_fd, channel_fd, control_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in (out_fd, channel_fd, control_fd))
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     for fd in (1, 2):
         os.dup2(out_fd, fd)
     os.dup2(channel_fd, 3)
-    os.closerange(4, 65536)
+    os.dup2(control_fd, CONTROL_FD)
+    os.closerange(CONTROL_FD + 1, 65536)
     sys.stdout = open(1, "w", buffering=1, closefd=False, errors="replace")
     sys.stderr = open(2, "w", buffering=1, closefd=False, errors="replace")
     return 3
 
 
+def _exit_code(status: int) -> int:
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def _supervise(init: int) -> None:
+    """The supervisor outside the pid namespace: report the init's pid, wait for it, exit like it did."""
+    os.write(CONTROL_FD, f"{init}\n".encode())
+    os.close(CONTROL_FD)
+    os.close(3)
+    _, status = os.waitpid(init, 0)
+    os._exit(_exit_code(status))
+
+
+def _be_init(student: int) -> None:
+    """PID 1 of the namespace: reap every process that ends up here; exit when the student process exits (the
+    kernel then kills whatever else is left in the namespace)."""
+    os.close(3)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(70)
+        except InterruptedError:
+            continue
+        if pid == student:
+            os._exit(_exit_code(status))
+
+
 def _enter_sandbox(job: dict) -> None:
-    """Namespaces + jail (a second fork makes this process PID 1 of its pid namespace), or just a new session."""
+    """Namespaces + jail + supervisor/init/student processes (see the module docstring); returns only in the
+    student process. Without namespaces: a new session."""
+    from . import jail
+
     if not job.get("jail"):
+        os.close(CONTROL_FD)
         os.setsid()
         return
-    from .jail import enter, unshare_namespaces
-
-    unshare_namespaces(job["isolation"] == "user-namespaces")
+    jail.unshare_namespaces(job["isolation"] == "user-namespaces")
     lifeline_r, lifeline_w = os.pipe()
-    pid = os.fork()
-    if pid:  # the supervisor outside the pid namespace: wait, then exit like PID 1 did
+    init = os.fork()
+    if init:
         os.close(lifeline_r)
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+        _supervise(init)
     os.close(lifeline_w)
-    enter(job["jail"])  # ... which re-arms the parent-death signal after dropping privileges
-    if select.select([lifeline_r], [], [], 0)[0]:  # the supervisor died before the signal was armed
+    os.close(CONTROL_FD)
+    jail.enter(job["jail"])  # the jail, then this process becomes the supervising init
+    if select.select([lifeline_r], [], [], 0)[0]:  # the supervisor died before the parent-death signal was armed
         os._exit(1)
+    os.close(lifeline_r)
+    student = os.fork()
+    if student:
+        _be_init(student)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)   # Python's usual dispositions again
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    jail.drop_privileges(job["jail"].get("uid"))
 
 
-def run(context, out_fd: int, channel_fd: int, job_fd: int) -> None:
+def run(context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> None:
     """The forked child's whole life (see the module docstring)."""
     try:
+        from . import cgroups, jail
+
+        jail.set_parent_death_signal()  # the launcher's child dies with the launcher
         job = _read_job(job_fd)
-        channel_fd = _redirect(out_fd, channel_fd)
+        cgroups.join(job.get("cgroups") or [])
+        channel_fd = _redirect(out_fd, channel_fd, control_fd)
         _enter_sandbox(job)
-        os.chdir(job["cwd"])
-        set_limits(job["memory_mb"], job["cpu_s"], job.get("nproc"))
+        home = job["cwd"]
+        os.environ.update({"HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home, "HWLIB_CACHE": home,
+                           "TORCH_HOME": home})
+        os.chdir(home)
+        set_limits(job["memory_mb"], job["cpu_s"], job.get("nproc"), job.get("address_space_mb"))
         _run_job(job, context, os.fdopen(channel_fd, "wb", buffering=0))
     except BaseException:
         import traceback
@@ -115,6 +188,6 @@ def _run_job(job: dict, context, channel) -> None:
                 except Exception as err:  # numpy patched or broken by the student's code
                     error = f"the outputs of `{probes[name].function}` could not be saved ({type(err).__name__})."
             send(channel, {"event": "probe", "name": name, "error": error}, payload)
-    send(channel, {"event": "done"})
     sys.stdout.flush()
+    send(channel, {"event": "done"})
     os._exit(0)  # no interpreter teardown: a student's __del__ or atexit hook never runs after the results

@@ -9,14 +9,21 @@ PID 1 of a new pid namespace (as root directly, otherwise inside a new user name
    few device nodes; a fresh /proc; private tmpfs /tmp and /dev/shm. Not there: the course repository (solutions,
    examples, git history), reference outputs, other submissions, grades, feedback, home folders;
 2. ``pivot_root``s into it and detaches the old root, so nothing else is reachable;
-3. drops privileges: as root, to an unprivileged uid/gid with no groups; in a user namespace, every capability;
-   ``no_new_privs`` and a parent-death signal either way.
+3. makes the calling process a *supervisor* (``become_init``): PID 1 of the namespace, still privileged, never
+   dumpable, default signal dispositions (so nothing inside the namespace can signal, trace or stop it), killed
+   when its own supervisor outside dies. It forks the process that runs student code and does nothing but reap.
+
+That student process then ``drop_privileges``: as root, to a fresh unprivileged uid/gid with no groups; in a user
+namespace, every capability; ``no_new_privs``, a new anonymous session keyring (nothing of the launcher's) and a
+parent-death signal either way. Killing PID 1 from outside kills every process of the namespace, whatever the
+student's processes did to their own parent-death signal.
 
 Linux only. Every step raises ``OSError`` on failure: the child then stops before running any student code.
 """
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import platform
 import signal
@@ -27,8 +34,10 @@ _KEEP_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048 | 4096   # + noatim
 MNT_DETACH = 2
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -112,8 +121,36 @@ def build_root(spec: dict) -> None:
     _pivot_root(root)
 
 
+def set_parent_death_signal() -> None:
+    """SIGKILL this process when the thread that forked it ends."""
+    _call(_libc.prctl, PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0, what="pdeathsig")
+
+
+def become_init() -> None:
+    """Step 3: this process (PID 1 of the new pid namespace) only supervises: it dies with its parent, cannot be
+    traced or dumped, and ignores every signal sent from inside the namespace (the kernel drops signals to a
+    namespace's init that has no handler for them, and SIGKILL/SIGSTOP from inside altogether)."""
+    for sig in range(1, signal.NSIG):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError, RuntimeError):
+                pass
+    _call(_libc.prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, what="not dumpable")
+    set_parent_death_signal()
+
+
+def new_session_keyring() -> None:
+    """Join a new anonymous session keyring, so no key passes from one run to the next through the keyring this
+    process inherited (the user keyrings are fresh anyway: a fresh uid or a fresh user namespace per run)."""
+    number = SYS_KEYCTL.get(platform.machine())
+    if number is not None and _libc.syscall(ctypes.c_long(number), KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        if ctypes.get_errno() not in (errno.ENOSYS, errno.EPERM, errno.EACCES):  # keyrings unusable: fine
+            raise OSError(ctypes.get_errno(), "join a new session keyring")
+
+
 def drop_privileges(uid: int | None) -> None:
-    """Step 3: to ``uid``/``uid`` with no groups (as root), or no capabilities at all (``uid is None``)."""
+    """To ``uid``/``uid`` with no groups (as root), or no capabilities at all (``uid is None``)."""
     if uid is not None:
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -130,11 +167,12 @@ def drop_privileges(uid: int | None) -> None:
                         ("inheritable", ctypes.c_uint32)]
 
         _call(_libc.capset, ctypes.byref(Header(0x20080522, 0)), ctypes.byref((Data * 2)()), what="capset")
+    new_session_keyring()
     _call(_libc.prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, what="no_new_privs")
-    _call(_libc.prctl, PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0, what="pdeathsig")  # reset by setuid
+    set_parent_death_signal()  # setuid reset it
 
 
 def enter(spec: dict) -> None:
-    """Build the root, pivot into it, drop privileges (see the module docstring)."""
+    """Build the root and pivot into it (steps 1 and 2), then become the namespace's supervisor (step 3)."""
     build_root(spec)
-    drop_privileges(spec.get("uid"))
+    become_init()

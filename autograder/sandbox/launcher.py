@@ -3,8 +3,8 @@
 Importing torch and hwlib and building an assignment's context takes seconds; forking a process that already has
 them takes milliseconds. The launcher does that work once, never runs student code itself and never touches
 CUDA (a forked child could not use it otherwise). Per request from the parent (the assignment and device, plus
-three pipe ends passed over a Unix socket: the child's stdout+stderr, its result channel and the pipe its job
-arrives on) it forks ``child.run``, tells the parent the child's pid, reaps it and reports its exit code. The job
+four pipe ends passed over a Unix socket: the child's stdout+stderr, its result channel, the pipe its job
+arrives on and the control pipe on which the child reports its pid-namespace init) it forks ``child.run``, tells the parent the child's pid, reaps it and reports its exit code. The job
 itself (the student's code) goes straight to the child: the launcher never holds one student's code in memory
 that the next student's fork could dig out.
 
@@ -62,7 +62,7 @@ def main(control_fd: int) -> None:
     sock = socket.socket(fileno=control_fd)
     contexts = {}
     while True:
-        request, fds = receive_message(sock, want_fds=3)
+        request, fds = receive_message(sock, want_fds=4)
         if request is None:
             return
         key = (str(request["assignment"]), str(request["device"]))

@@ -1,24 +1,31 @@
-"""Starting the sandboxed child and collecting what it reports (parent side).
+"""Starting the sandboxed child, watching it, ending it and collecting what it reports (parent side).
 
 Isolation, strongest available first (``isolation()``):
 
 - ``"namespaces"`` (running as root): new mount/pid/net/ipc/uts namespaces, a minimal read-only root
-  (``jail``) and an unprivileged uid per worker slot;
-- ``"user-namespaces"`` (not root, unprivileged user namespaces allowed): the same inside a user namespace, with
-  every capability dropped;
-- ``"none"``: resource limits, a throw-away folder and a session to kill; the student's code can read what the
-  grader's user can. The CLI warns loudly.
+  (``jail``) and a fresh unprivileged uid per submission (never one in use, never one given before by this
+  grader), so no per-uid kernel state (user keyrings, process counts) passes from one student to the next;
+- ``"user-namespaces"`` (not root, unprivileged user namespaces allowed): the same inside a fresh user namespace
+  per run (which has its own user keyrings), with every capability dropped;
+- ``"none"``: resource limits, a throw-away HOME and a session to kill; the student's code can read and write
+  what the grader's user can. The CLI warns loudly.
 
-Children are forks of a warm launcher process (``launcher``), so a run costs milliseconds, not the seconds
-of importing torch. Always: a wall-clock timeout (the whole process tree is killed), a memory cap
-(``RLIMIT_DATA``), CPU and file size limits, a clean environment with no network settings, and output drained
-through pipes with a cap.
+Children are forks of a warm launcher process (``launcher``), so a run costs milliseconds, not the seconds of
+importing torch. A submission is graded in one :class:`Turn` (``Sandbox.turn``): a fresh uid, a fresh HOME,
+its own control groups (``cgroups``: memory with shared memory counted, CPU share, process count) or, where the
+machine has none, per-process resource limits. Each run of the turn gets what is left of the submission's one
+deadline; when it is up the parent SIGKILLs the run's pid-namespace init, a supervisor that never runs student
+code (``child``), which takes every process of the namespace with it. The parent reads the child's output and
+result channel with ``select`` and never waits on anything a student controls without a deadline. At the end of
+the turn whatever is left in its control groups or runs under its uid is killed (there should be nothing).
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
+import random
+import selectors
 import shutil
 import signal
 import socket
@@ -26,22 +33,39 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .wire import Reader
+from . import cgroups
+from .wire import Decoder
 
 ISOLATION_LEVELS = ("namespaces", "user-namespaces", "none")
-SANDBOX_UID_BASE = 61000          # worker slot k runs as uid/gid SANDBOX_UID_BASE + k
+SANDBOX_UIDS = range(0x7A000000, 0x7F000000)   # fresh uids/gids for submissions (as root): a never-used range
 OUTPUT_TAIL = 8 * 1024            # bytes of the student's printed output kept for the feedback
 NAMESPACE_FLAGS = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
+LAUNCHER_START_S = 600            # the launcher imports torch and builds the context (not the student's time)
+KILL_GRACE_S = 10                 # after a kill, how long the launcher may take to report the exit
+DRAIN_S = 1.0                     # after the exit, how long output may still arrive
+DONE_GRACE_S = 2.0                # after the last result, how long the child may take to exit
+
+
+class GraderError(RuntimeError):
+    """The grader itself failed (not the student's code): the submission must be graded again."""
 
 
 @dataclass(frozen=True)
 class Limits:
+    """What one submission may use. ``timeout_s`` is ONE deadline for the whole submission (every restart
+    included); memory, CPUs (``threads``) and ``processes`` are for the submission's whole process tree where
+    control groups allow (else per process, see ``enforcement``); ``max_cells`` and ``max_code_kb`` bound the
+    graded code cells and their total source."""
     timeout_s: float = 60.0
     memory_mb: int = 4096
     threads: int = 1
+    processes: int = 256
+    max_cells: int = 300
+    max_code_kb: int = 2048
 
 
 @dataclass
@@ -53,6 +77,8 @@ class ChildRun:
     output_tail: str = ""
     output_bytes: int = 0
     channel_problem: str | None = None
+    elapsed_s: float = 0.0
+    out_of_memory: bool = False
 
 
 def _works(cmd: list[str]) -> bool:
@@ -78,6 +104,24 @@ def isolation() -> str:
     return "none"
 
 
+def enforcement(level: str, device: str = "cpu") -> list[str]:
+    """What this machine cannot limit per submission (empty when control groups cover memory, CPU share and
+    process count): one line each, for the grader's single warning."""
+    usable, missing = cgroups.probe()
+    lines = []
+    if "memory" not in usable:
+        lines.append("memory is limited per process (RLIMIT_DATA" + (", and RLIMIT_AS for shared memory)"
+                                                                     if device == "cpu" else "; shared memory is "
+                                                                     "not limited on a GPU)"))
+    if "cpu" not in usable:
+        lines.append("CPU time is limited per process (RLIMIT_CPU), not the submission's share of the CPUs: a "
+                     "submission with many busy processes slows the one graded next to it")
+    if "pids" not in usable:
+        lines.append("the process count is limited per uid (RLIMIT_NPROC, a fresh uid per submission)"
+                     if level == "namespaces" else "the number of processes is not limited")
+    return lines + [f"(control groups: {'; '.join(missing)})"] if lines else []
+
+
 NOT_IN_SANDBOX = ("nbgrader_config.py",)
 
 
@@ -89,8 +133,8 @@ def _package_files(package_dir: Path) -> list[str]:
     return [str(p) for p in files]
 
 
-def jail_spec(root: str, slot: int, level: str) -> dict:
-    """What ``jail.enter`` builds: read-only binds, device nodes, symlinks, /tmp size, uid."""
+def jail_spec(root: str, uid: int | None) -> dict:
+    """What ``jail.enter`` builds: read-only binds, device nodes, symlinks, /tmp size; the student's uid."""
     import hwlib
     from hwlib._paths import data_dir
 
@@ -111,8 +155,7 @@ def jail_spec(root: str, slot: int, level: str) -> dict:
                if os.path.exists(d)]
     devices += sorted(str(p) for p in Path("/dev").glob("nvidia*") if p.is_char_device())
     devices += sorted(str(p) for p in Path("/dev/nvidia-caps").glob("*") if p.is_char_device())
-    return {"root": root, "binds": binds, "devices": devices, "symlinks": symlinks, "tmp_mb": 512,
-            "uid": SANDBOX_UID_BASE + slot if level == "namespaces" else None}
+    return {"root": root, "binds": binds, "devices": devices, "symlinks": symlinks, "tmp_mb": 512, "uid": uid}
 
 
 def _environment(threads: int, home: str) -> dict[str, str]:
@@ -127,36 +170,101 @@ def _environment(threads: int, home: str) -> dict[str, str]:
     return env
 
 
-def _drain(stream, run: ChildRun) -> None:
-    """Read the child's stdout+stderr to the end, keeping only the last OUTPUT_TAIL bytes."""
-    tail = b""
-    while chunk := stream.read(65536):
-        run.output_bytes += len(chunk)
-        tail = (tail + chunk)[-OUTPUT_TAIL:]
-    run.output_tail = tail.decode("utf-8", "replace")
+def processes_of(uids) -> list[tuple[int, int]]:
+    """``(pid, uid)`` of every process whose real, effective or saved uid is in ``uids`` (a range or set)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as f:
+                line = next(l for l in f if l.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        ids = [int(v) for v in line.split()[1:4]]
+        hit = next((u for u in ids if u in uids), None)
+        if hit is not None:
+            found.append((int(entry.name), hit))
+    return found
 
 
-def _write_job(fd: int, job: dict) -> None:
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(json.dumps(job).encode())
-    except OSError:  # the child died before reading it
-        pass
+_given_uids: set[int] = set()
+_uid_lock = threading.Lock()
 
 
-def _collect(stream, run: ChildRun) -> None:
-    reader = Reader(stream)
-    for header, payload in reader:
-        run.messages.append((header, payload))
-    run.channel_problem = reader.problem
-    stream.read()  # drain whatever follows a malformed message, so the child never blocks on a full pipe
+def given_uids() -> frozenset[int]:
+    """Every uid this grader process has handed out (a submission's processes run under one of them)."""
+    with _uid_lock:
+        return frozenset(_given_uids)
+
+
+def fresh_uid() -> int:
+    """A uid from ``SANDBOX_UIDS`` that no process uses and this grader has never handed out."""
+    with _uid_lock:
+        busy = {uid for _, uid in processes_of(SANDBOX_UIDS)}
+        while True:
+            uid = random.SystemRandom().choice(SANDBOX_UIDS)
+            if uid not in _given_uids and uid not in busy:
+                _given_uids.add(uid)
+                return uid
+
+
+class Turn:
+    """One submission's share of a :class:`Sandbox`: a fresh uid (as root), a fresh HOME, its own control
+    groups. ``close()`` kills whatever of it is still running and removes it all; ``notes`` says if it had to."""
+
+    def __init__(self, sandbox: "Sandbox", limits: Limits):
+        self.sandbox, self.limits, self.notes = sandbox, limits, []
+        self.uid = fresh_uid() if sandbox.level == "namespaces" else None
+        self.home = "/tmp" if sandbox.level != "none" else tempfile.mkdtemp(prefix="home-", dir=sandbox.scratch)
+        self.cgroup = None
+        try:
+            self.cgroup = cgroups.Cgroup.create(f"s{sandbox.slot}", limits.memory_mb, max(1, limits.threads),
+                                                limits.processes)
+        except OSError as err:
+            sandbox.problems.append(f"control groups refused ({err}): per-process limits only")
+
+    def close(self) -> None:
+        left = self.cgroup.kill() if self.cgroup is not None else 0
+        if self.uid is not None:
+            for pid, _ in processes_of({self.uid}):
+                left += 1
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        if left:
+            self.notes.append(f"{left} process(es) of your submission were still running after its turn; the "
+                              "grader killed them.")
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        if self.home != "/tmp":
+            shutil.rmtree(self.home, ignore_errors=True)
+
+    def run(self, job: dict, budget_s: float) -> ChildRun:
+        return self.sandbox.run(job, self.limits, budget_s, self)
+
+    def __enter__(self) -> "Turn":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Watch:
+    """The file descriptors of one run and what came through them."""
+
+    def __init__(self, run: ChildRun, child: int):
+        self.run, self.child, self.decoder = run, child, Decoder()
+        self.tail, self.init_pid, self.init_fd, self.control = b"", None, None, b""
 
 
 class Sandbox:
     """Runs jobs in sandboxed children forked by one warm launcher process (``launcher``); one per worker slot.
 
-    ``run(job, limits)`` blocks until the child ends (or is killed at ``limits.timeout_s``) and returns what it
-    reported. A launcher that dies is started again on the next run. Use as a context manager, or ``close()``.
+    ``turn(limits)`` starts one submission (see :class:`Turn`); ``run(job, limits, budget_s, turn)`` blocks until
+    the child ends or ``budget_s`` (default ``limits.timeout_s``) has passed, and returns what it reported. A
+    launcher that dies is started again on the next run. Use as a context manager, or ``close()``.
     """
 
     def __init__(self, slot: int = 0, level: str | None = None, threads: int = 1):
@@ -167,6 +275,11 @@ class Sandbox:
         os.makedirs(self.home, exist_ok=True)
         self.process: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
+        self.problems: list[str] = []
+        cgroups.remove_stale()
+
+    def turn(self, limits: Limits) -> Turn:
+        return Turn(self, limits)
 
     def _start(self) -> None:
         import hwlib
@@ -189,62 +302,203 @@ class Sandbox:
         except OSError:
             return ""
 
-    def run(self, job: dict, limits: Limits) -> ChildRun:
+    def run(self, job: dict, limits: Limits, budget_s: float | None = None, turn: Turn | None = None) -> ChildRun:
+        """Run ``job`` once (see the class docstring). Raises :class:`GraderError` when the launcher fails."""
+        if turn is None:
+            with self.turn(limits) as own:
+                return self._run(job, limits, limits.timeout_s if budget_s is None else budget_s, own)
+        return self._run(job, limits, limits.timeout_s if budget_s is None else budget_s, turn)
+
+    def _full_job(self, job: dict, limits: Limits, budget_s: float, turn: Turn) -> dict:
+        memory_group = turn.cgroup is not None and "memory" in turn.cgroup.folders
+        inside = self.level != "none"
+        full = {**job, "cwd": turn.home, "memory_mb": limits.memory_mb, "threads": limits.threads,
+                "isolation": self.level, "cpu_s": int(budget_s * max(1, limits.threads) + 10),
+                "nproc": limits.processes if self.level == "namespaces" else None,
+                "cgroups": turn.cgroup.paths if turn.cgroup is not None else [],
+                "address_space_mb": None if memory_group or job.get("device") != "cpu" else limits.memory_mb,
+                "jail": jail_spec(os.path.join(self.scratch, "root"), turn.uid) if inside else None}
+        if inside:
+            os.makedirs(full["jail"]["root"], exist_ok=True)
+        return full
+
+    def _run(self, job: dict, limits: Limits, budget_s: float, turn: Turn) -> ChildRun:
         from .launcher import receive_message, send_message
 
         if self.process is None or self.process.poll() is not None:
             self._start()
-        inside = self.level != "none"
-        job = {**job, "cwd": self.home, "memory_mb": limits.memory_mb, "threads": limits.threads,
-               "isolation": self.level, "cpu_s": int(limits.timeout_s * max(1, limits.threads) + 30),
-               "nproc": 1024 if self.level == "namespaces" else None,
-               "jail": jail_spec(os.path.join(self.scratch, "root"), self.slot, self.level) if inside else None}
-        if inside:
-            os.makedirs(job["jail"]["root"], exist_ok=True)
+        data = memoryview(json.dumps(self._full_job(job, limits, budget_s, turn)).encode())
         run = ChildRun()
-        (out_r, out_w), (chan_r, chan_w), (job_r, job_w) = os.pipe(), os.pipe(), os.pipe()
+        pipes = [os.pipe() for _ in range(4)]   # output, channel, job, control
+        (out_r, out_w), (chan_r, chan_w), (job_r, job_w), (ctl_r, ctl_w) = pipes
         try:
             send_message(self.sock, {"assignment": job["assignment"], "device": job["device"]},
-                         [out_w, chan_w, job_r])
+                         [out_w, chan_w, job_r, ctl_w])
         except OSError:
             pass
         finally:
-            for fd in (out_w, chan_w, job_r):
+            for fd in (out_w, chan_w, job_r, ctl_w):
                 os.close(fd)
-        out, channel = os.fdopen(out_r, "rb"), os.fdopen(chan_r, "rb")
-        readers = [threading.Thread(target=_drain, args=(out, run), daemon=True),
-                   threading.Thread(target=_collect, args=(channel, run), daemon=True),
-                   threading.Thread(target=_write_job, args=(job_w, job), daemon=True)]
-        for t in readers:
-            t.start()
-        reply, _ = receive_message(self.sock) if self.process.poll() is None else (None, [])
-        if reply is None:
-            self._stop_launcher()
-            raise RuntimeError(f"the grader's launcher process died:\n{self._launcher_log()}")
-        pid = int(reply["pid"])
-        self.sock.settimeout(limits.timeout_s)
         try:
-            reply, _ = receive_message(self.sock)
-        except socket.timeout:
-            run.timed_out = True
-            _kill(pid, self.level)
-            self.sock.settimeout(None)
-            reply, _ = receive_message(self.sock)
-        self.sock.settimeout(None)
-        if self.level == "none":
-            _kill(pid, self.level)  # whatever the child left running in its session
-        run.returncode = None if reply is None else int(reply["exit"])
-        for t in readers:
-            t.join(timeout=10)
-        out.close()
-        channel.close()
+            self.sock.settimeout(LAUNCHER_START_S)
+            reply, _ = receive_message(self.sock) if self.process.poll() is None else (None, [])
+        except (OSError, ValueError):
+            reply = None
+        if not isinstance(reply, dict) or not isinstance(reply.get("pid"), int):
+            for fd in (out_r, chan_r, job_w, ctl_r):
+                os.close(fd)
+            self._stop_launcher()
+            raise GraderError(f"the grader's launcher process died:\n{self._launcher_log()}")
+        watch = _Watch(run, reply["pid"])
+        try:
+            self._watch(watch, data, (out_r, chan_r, job_w, ctl_r), budget_s, turn)
+        finally:
+            if watch.init_fd is not None:
+                os.close(watch.init_fd)
+        run.output_tail = watch.tail.decode("utf-8", "replace")
+        run.messages, run.channel_problem = watch.decoder.messages, watch.decoder.problem
+        run.out_of_memory = turn.cgroup is not None and turn.cgroup.out_of_memory()
         return run
 
-    def _stop_launcher(self) -> None:
+    def _watch(self, w: _Watch, data: memoryview, fds: tuple[int, int, int, int], budget_s: float,
+               turn: Turn) -> None:
+        """The select loop of one run: output, channel, job, control pipe and launcher socket, one deadline."""
+        from .launcher import receive_message
+
+        out_r, chan_r, job_w, ctl_r = fds
+        selector = selectors.DefaultSelector()
+        for fd, what, events in ((out_r, "out", selectors.EVENT_READ), (chan_r, "chan", selectors.EVENT_READ),
+                                 (ctl_r, "ctl", selectors.EVENT_READ), (job_w, "job", selectors.EVENT_WRITE)):
+            os.set_blocking(fd, False)
+            selector.register(fd, events, what)
+        selector.register(self.sock, selectors.EVENT_READ, "sock")
+        start = time.monotonic()
+        deadline, end, done_at, sent, exited = start + budget_s, None, None, 0, False
+
+        def drop(fd: int) -> None:
+            selector.unregister(fd)
+            os.close(fd)
+
+        try:
+            while True:
+                now = time.monotonic()
+                open_pipes = [k.data for k in selector.get_map().values() if k.data in ("out", "chan")]
+                if exited and (not open_pipes or now >= end):
+                    break
+                if not exited and end is not None and now >= end:   # killed, but the launcher never reported
+                    self._stop_launcher(kill=True)
+                    break
+                if not w.run.timed_out and end is None and now >= deadline:
+                    w.run.timed_out = True
+                    self._kill(w, ctl_r if "ctl" in [k.data for k in selector.get_map().values()] else None)
+                    end = now + KILL_GRACE_S
+                if done_at is None and any(h.get("event") == "done" for h, _ in w.decoder.messages[-1:]):
+                    done_at = now
+                if done_at is not None and end is None and now >= done_at + DONE_GRACE_S:
+                    self._kill(w, None)   # it said it was done but does not end
+                    end = now + KILL_GRACE_S
+                wake = [t for t in (deadline if end is None else end, done_at and done_at + DONE_GRACE_S) if t]
+                for key, _ in selector.select(max(0.0, min(wake) - now) if wake else None):
+                    what, fd = key.data, key.fd
+                    if what == "job":
+                        try:
+                            sent += os.write(fd, data[sent:sent + 65536])
+                        except BlockingIOError:
+                            continue
+                        except OSError:   # the child died before reading its job
+                            sent = len(data)
+                        if sent >= len(data):
+                            drop(fd)
+                    elif what == "sock":
+                        selector.unregister(self.sock)
+                        try:
+                            self.sock.settimeout(KILL_GRACE_S)
+                            reply, _ = receive_message(self.sock)
+                        except (OSError, ValueError):
+                            reply = None
+                        if isinstance(reply, dict) and isinstance(reply.get("exit"), int):
+                            w.run.returncode = reply["exit"]
+                        else:
+                            self._stop_launcher(kill=True)
+                        exited, end = True, time.monotonic() + DRAIN_S
+                        w.run.elapsed_s = time.monotonic() - start
+                    else:
+                        try:
+                            chunk = os.read(fd, 65536)
+                        except BlockingIOError:
+                            continue
+                        if not chunk:
+                            drop(fd)
+                        elif what == "out":
+                            w.run.output_bytes += len(chunk)
+                            w.tail = (w.tail + chunk)[-OUTPUT_TAIL:]
+                        elif what == "chan":
+                            w.decoder.feed(chunk)
+                        elif what == "ctl":
+                            w.control += chunk[:64]
+                            self._open_init(w)
+        finally:
+            for key in list(selector.get_map().values()):
+                if key.fileobj is not self.sock:
+                    os.close(key.fd)
+            selector.close()
+            if self.sock is not None:
+                self.sock.settimeout(None)
+        if not w.run.elapsed_s:
+            w.run.elapsed_s = time.monotonic() - start
+        if self.level == "none":
+            self._kill(w, None)   # whatever the child left running in its session
+
+    def _open_init(self, w: _Watch) -> None:
+        """Pin the pid-namespace init the supervisor reported: a pidfd, taken only while it is still the
+        supervisor's child (so a recycled pid can never be hit)."""
+        if w.init_pid is not None or b"\n" not in w.control:
+            return
+        try:
+            pid = int(w.control.split(b"\n", 1)[0])
+            fd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+            with open(f"/proc/{pid}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            return
+        if parent != w.child:
+            if fd is not None:
+                os.close(fd)
+            return
+        w.init_pid, w.init_fd = pid, fd
+
+    def _kill(self, w: _Watch, ctl_r: int | None) -> None:
+        """SIGKILL the run's pid-namespace init (every process of the namespace dies with it); before the
+        namespace exists, the supervisor (its init, if just forked, dies by its parent-death signal). Without
+        namespaces: the child's whole session."""
+        if ctl_r is not None and w.init_pid is None:
+            try:
+                w.control += os.read(ctl_r, 64)
+                self._open_init(w)
+            except OSError:
+                pass
+        targets = []
+        if self.level == "none":
+            targets = [lambda: os.killpg(w.child, signal.SIGKILL), lambda: os.kill(w.child, signal.SIGKILL)]
+        elif w.init_fd is not None:
+            targets = [lambda: signal.pidfd_send_signal(w.init_fd, signal.SIGKILL)]
+        elif w.init_pid is not None:
+            targets = [lambda: os.kill(w.init_pid, signal.SIGKILL)]
+        else:
+            targets = [lambda: os.kill(w.child, signal.SIGKILL)]
+        for kill in targets:
+            try:
+                kill()
+            except OSError:
+                pass
+
+    def _stop_launcher(self, kill: bool = False) -> None:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
         if self.process is not None:
+            if kill:
+                self.process.kill()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -262,14 +516,3 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def _kill(pid: int, level: str) -> None:
-    """SIGKILL the child: in a pid namespace its PID 1 dies with its supervisor (parent-death signal), and the
-    namespace with it; without one, the child's whole session."""
-    for kill in ((lambda: os.killpg(pid, signal.SIGKILL)) if level == "none" else (lambda: None),
-                 lambda: os.kill(pid, signal.SIGKILL)):
-        try:
-            kill()
-        except OSError:
-            pass

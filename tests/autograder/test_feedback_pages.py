@@ -16,7 +16,8 @@ def test_image_outputs_are_shown_next_to_the_reference(example_batch):
     html = (example_batch.out / "feedback" / "one_bug.html").read_text()
     images = pngs(html)
     assert len(images) >= 12 and all(png.startswith(b"\x89PNG") for png in images)
-    assert html.count('alt="your output"') == html.count('alt="reference"') == len(images) // 2
+    references = html.count('alt="reference"') + html.count('alt="reference (coarse view)"')
+    assert html.count('alt="your output"') == references == len(images) // 2
     assert "saliency map of image 0" in html and "fooling image" in html and "Score: 6 / 9" in html
 
 
