@@ -16,6 +16,12 @@ from .fonts import fetch_cjk_font, find_cjk_font, text_labels
 from .sources import OfflineError, resolve_source
 from .notebook import NotebookSetup, setup_notebook
 from .class_visualization import create_class_visualization
+from .models.wrappers import ADVERSARIAL_EXAMPLES_ASSETS, NormalizedClassifier, load_pixel_classifier
+from .models.googlenet import load_googlenet
+from .datasets.photos import PHOTOS, Photos, load_photos
+from .adversarial import ClassDifficulty, RobustnessCurve, class_difficulty, robustness_curve
+from .robustness import TrainingRun, train_digit_classifier
+from . import plotting_adversarial
 from . import plotting
 from . import plotting_bert
 
@@ -29,4 +35,7 @@ __all__ = [
     "load_bert", "LoadedBert", "bert_assets", "load_sense_sentences", "SenseSentences", "QAPair", "QA_PAIRS",
     "embed_sentences", "SentenceBatch", "qa_hidden_states", "QAHiddenStates", "qa_layer_similarity", "check_layer",
     "pca_per_layer", "similarity_matrix", "sense_similarity", "text_labels", "find_cjk_font", "fetch_cjk_font",
+    "ADVERSARIAL_EXAMPLES_ASSETS", "NormalizedClassifier", "load_pixel_classifier", "load_googlenet", "PHOTOS",
+    "Photos", "load_photos", "RobustnessCurve", "robustness_curve", "ClassDifficulty", "class_difficulty",
+    "TrainingRun", "train_digit_classifier",
 ]
