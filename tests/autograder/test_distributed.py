@@ -1,0 +1,191 @@
+"""autograder.distributed: the same grader on a Dask LocalCluster of 2 worker processes (localhost only).
+
+One cluster serves every test of this file (starting workers and warming their sandboxes is the expensive part);
+the kill-a-worker test runs last.
+"""
+import csv
+import io
+import os
+import shutil
+import signal
+import threading
+import time
+from dataclasses import replace
+
+import psutil
+import pytest
+
+from autograder.assignments import examples_dir
+from autograder.batch import find_submissions, grade_batch, result_path
+from autograder.distributed import connect, grade_distributed, parse_scheduler
+from autograder.progress import Progress
+
+from autograder_helpers import TEST_LIMITS, example_cells, needs_namespaces, notebook_with
+
+# a small subset of the examples: full marks, partial, zero, unreadable, and hostile ones (a hang, an exit, NaN
+# outputs, forged results)
+SUBSET = ("perfect", "one_bug", "wrong", "unparseable", "hostile_infinite_loop", "hostile_os_exit",
+          "hostile_nan_output", "hostile_forges_results")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with connect("local:2", log=lambda *_: None) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory, assignment):
+    folder = tmp_path_factory.mktemp("subset")
+    for name in SUBSET:
+        shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
+    return folder
+
+
+def on_cluster(paths, assignment, out, client, limits=TEST_LIMITS, **kwargs):
+    log = []
+    results = grade_distributed(find_submissions(paths, assignment), assignment, out / "grades.csv",
+                                out / "feedback", client, limits=limits, device="cpu", log=log.append, **kwargs)
+    return {r.student: r for r in results}, log
+
+
+@pytest.fixture(scope="module")
+def graded(subset, assignment, client, tmp_path_factory):
+    """The subset graded by the local pool (2 workers) and on the cluster (2 workers)."""
+    pool = tmp_path_factory.mktemp("pool")
+    grade_batch(find_submissions([subset], assignment), assignment, pool / "grades.csv", pool / "feedback",
+                workers=2, limits=TEST_LIMITS, device="cpu", log=lambda *_: None)
+    cluster = tmp_path_factory.mktemp("cluster")
+    results, log = on_cluster([subset], assignment, cluster, client)
+    return pool, cluster, results, log
+
+
+@needs_namespaces
+def test_cluster_csv_is_exactly_the_local_pools(graded):
+    pool, cluster, results, log = graded
+    expected = (pool / "grades.csv").read_text()
+    assert (cluster / "grades.csv").read_text() == expected
+    rows = list(csv.DictReader(io.StringIO(expected)))
+    assert sorted(r["student"] for r in rows) == sorted(SUBSET)
+    assert {r["student"]: r["total"] for r in rows}["perfect"] == "9"
+    assert {r["student"]: r["total"] for r in rows}["wrong"] == "0"
+    assert "2 Dask worker(s)" in log[0] and "isolation: namespaces" in log[0]
+
+
+@needs_namespaces
+def test_every_result_and_page_is_written_once_by_the_client(graded):
+    _, cluster, results, log = graded
+    for student in SUBSET:
+        assert result_path(cluster / "feedback", student).is_file()
+        assert (cluster / "feedback" / f"{student}.html").is_file()
+        assert sum(line.startswith(f"  {student}: ") for line in log) == 1, log
+    assert results["perfect"].submission.endswith("perfect.ipynb")   # the client's path, not the worker's copy
+    assert not list((cluster / "feedback").rglob(".*.tmp")), "temporary files left behind"
+
+
+@needs_namespaces
+def test_an_interrupted_run_resumes_only_the_missing_submission(assignment, client, tmp_path, monkeypatch):
+    # other work on hwlib changes the grader's key (and so invalidates every result) at any time: pin it here
+    monkeypatch.setattr("autograder.reference.cache_key", lambda a: "pinned-key")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("perfect", "wrong"):
+        shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
+    out = tmp_path / "out"
+    first, _ = on_cluster([folder], assignment, out, client)
+    csv_first = (out / "grades.csv").read_text()
+    result_path(out / "feedback", "wrong").unlink()   # interrupted before this result was written
+    (out / "grades.csv").unlink()
+    results, log = on_cluster([folder], assignment, out, client)
+    assert "1 already graded, 1 to grade" in log[0]
+    assert [line for line in log if line.startswith("  ")] == [line for line in log if line.startswith("  wrong: 0 / 9")]
+    assert (out / "grades.csv").read_text() == csv_first
+    _, log = on_cluster([folder], assignment, out, client, force=True)
+    assert "0 already graded, 2 to grade" in log[0]
+
+
+def alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _launchers(client, address) -> list[int]:
+    """The sandbox launcher pids of the worker at ``address``."""
+    def pids():
+        from autograder import distributed
+
+        state = distributed._STATE
+        return [s.process.pid for s in state.sandboxes if s.process is not None] if state else []
+    return client.run(pids, workers=[address])[address]
+
+
+@needs_namespaces
+def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(assignment, client, tmp_path):
+    """SIGKILL the worker that is grading the slow submission: it is graded again elsewhere, every submission
+    gets exactly one row, one result and one log line, and the dead worker's sandbox does not outlive the batch."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("perfect", "one_bug", "wrong"):
+        shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
+    cells = example_cells("perfect.ipynb")
+    first = next(iter(cells))
+    cells[first] = "import time\ntime.sleep(8)\n" + cells[first]
+    (folder / "slow.ipynb").write_text(notebook_with(cells))
+    killed = {}
+
+    def kill_the_slow_one():
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not killed:
+            running = client.run(lambda dask_worker: [ts.key for ts in dask_worker.state.executing])
+            for address, keys in running.items():
+                if any(isinstance(k, tuple) and k[1] == "slow" for k in keys):
+                    time.sleep(2)   # inside the sandbox now: the child sleeps
+                    killed["launchers"] = _launchers(client, address)
+                    killed["pid"] = client.run(os.getpid, workers=[address])[address]
+                    os.kill(killed["pid"], signal.SIGKILL)
+                    return
+            time.sleep(0.2)
+
+    killer = threading.Thread(target=kill_the_slow_one, daemon=True)
+    killer.start()
+    limits = replace(TEST_LIMITS, timeout_s=60)   # room for the 8 s sleep on a loaded machine
+    results, log = on_cluster([folder], assignment, tmp_path / "out", client, limits=limits)
+    killer.join(timeout=5)
+    assert killed.get("pid"), "the slow submission was never seen executing"
+    assert not alive(killed["pid"])
+    assert sorted(results) == ["one_bug", "perfect", "slow", "wrong"]
+    assert results["slow"].total == 9 and results["slow"].graded, [c.message for c in results["slow"].checks]
+    rows = (tmp_path / "out" / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == ["one_bug", "perfect", "slow", "wrong"]
+    for student in results:
+        assert sum(line.startswith(f"  {student}: ") and "/ 9" in line for line in log) == 1, log
+        assert result_path(tmp_path / "out" / "feedback", student).is_file()
+    # what the dead worker's sandbox was running ends (the restarted worker reaps it, or it finishes)
+    end = time.monotonic() + 60
+    while time.monotonic() < end and any(alive(p) for p in killed["launchers"]):
+        time.sleep(0.5)
+    assert killed["launchers"] and not any(alive(p) for p in killed["launchers"])
+
+
+def test_scheduler_argument():
+    assert parse_scheduler("local:3") == 3
+    assert parse_scheduler("tcp://10.0.0.1:8786") == "tcp://10.0.0.1:8786"
+    for bad in ("local:0", "local:x", " "):
+        with pytest.raises(ValueError, match="--scheduler"):
+            parse_scheduler(bad)
+
+
+def test_progress_counts_graded_failed_and_left():
+    out = io.StringIO()
+    bar = Progress(3, desc="x", already=2, enabled=True, file=out)
+    lines = []
+    log = bar.wrap(lines.append)
+    bar.update(ok=True)
+    log("one line")
+    bar.update(ok=False)
+    assert (bar.graded, bar.failed, bar.left, lines) == (1, 1, 1, ["one line"])
+    bar.close()
+    text = out.getvalue()
+    assert "graded=1" in text and "failed=1" in text and "left=1" in text and "kept=2" in text
