@@ -36,6 +36,7 @@ from pathlib import Path
 from .check import Assignment
 from .feedback import render
 from .grade import SubmissionResult, grade_notebook, submission_sha256, verify_all, zero_result
+from .progress import Progress
 from .reference import cache_key, forget_digests, reference_outputs
 from .sandbox import GraderError, Limits, Observation, Sandbox, enforcement, isolation
 
@@ -254,6 +255,8 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
         warning = "WARNING: no control groups for: " + "; ".join(weak)
         log(warning)
         print(warning, file=sys.stderr)
+    bar = Progress(len(todo), desc=assignment.id, already=len(done))   # on a terminal only
+    log = bar.wrap(log)
     sandboxes = [Sandbox(slot, level, limits.threads) for slot in range(workers)]
     free: queue.Queue[Sandbox] = queue.Queue()
     for sandbox in sandboxes:
@@ -278,6 +281,7 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
             state = "NOT GRADED (grader failure, graded again next run)" if failure else \
                 f"{result.total:g} / {result.max:g}"
             log(f"  {submission.student}: {state}  ({time.monotonic() - start:.1f} s)")
+            bar.update(ok=failure is None)
             return result
         finally:
             free.put(sandbox)
@@ -286,6 +290,7 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             graded = list(pool.map(work, todo))
     finally:
+        bar.close()
         for sandbox in sandboxes:
             sandbox.close()
         if level == "none" and todo:   # student code ran as this user: nothing it could write stays trusted

@@ -10,22 +10,24 @@ the functions of :mod:`autograder.batch`, so an interrupted run resumes exactly 
 is rebuilt from one result per student.
 
 Each task carries one submission's bytes (no shared file system needed) and runs :func:`grade_task` on a worker:
-:func:`autograder.grade.grade_notebook` with a warm :class:`~autograder.sandbox.Sandbox` of that worker process
-(its launcher starts on the worker's first task, then children are forked from it), verification against the
-reference outputs that were scattered to the workers once, and the feedback page rendered there (its pictures need
-the worker's arrays). The worker process is the trusted parent of the sandbox, exactly as the local pool's parent.
+the local pool's per-submission function (``batch._grade_one``: ``grade_notebook`` plus one retry after a grader
+failure) with a warm :class:`~autograder.sandbox.Sandbox` of that worker process (its launcher starts on the
+worker's first task, then every submission's child is forked from it), verification against the reference outputs
+scattered to the workers once, and the feedback page rendered there (its pictures need the worker's arrays). The
+worker process is the trusted parent of the sandbox, exactly as the local pool's process is; it checks first that
+its grader files are the client's (:func:`code_fingerprint`).
 
-Failures: a worker that dies mid-task (killed, out of memory, machine lost) -> the scheduler runs its task on
-another worker; a task lost for good (``KilledWorker`` after Dask's ``allowed-failures``, a cancelled or lost
-dependency) is submitted again up to :data:`RESUBMIT` times; a grader error (the sandbox could not start...) is
-retried once by Dask, then reported like the local pool reports it ("NOT GRADED", graded on the next run).
-Because the client keeps one result per student and only the client writes, a retried submission is never counted
-twice.
+Every submission gets a row, as locally. A worker that dies mid-task (killed, out of memory, machine lost): the
+scheduler runs its task on another worker; a task lost for good (``KilledWorker`` after Dask's
+``distributed.scheduler.allowed-failures``, a lost dependency) is submitted again up to :data:`RESUBMIT` times,
+then gets a row of zeros marked not graded (no "done" mark: the next run grades it), like a grader failure in the
+local pool. Only the client writes, one result per student: a retried submission is never counted twice.
 
-Sandbox uids: the local pool uses worker slots 0, 1, ...; each Dask worker process takes the first free slot from
-:data:`SLOT_BASE` on, held by a lock file for the process's lifetime, so workers on one machine never share a uid.
-A worker killed with SIGKILL cannot stop its sandbox launcher; the next worker that starts on that machine kills
-what the dead one left running (recorded in the slot's lock file).
+Worker processes: LocalCluster workers are daemonic processes started by nannies (which restart a worker that
+dies); the sandbox starts its launcher with ``subprocess``, which daemonic processes may do. Each worker process
+holds sandbox slots from :data:`SLOT_BASE` on (the local pool uses 0, 1, ...) through lock files, and records its
+launchers' pids there: a worker killed with SIGKILL cannot stop its launcher, and the next worker that starts on
+that machine kills what the dead one left running and removes its submissions' control groups.
 """
 from __future__ import annotations
 
@@ -143,8 +145,32 @@ def _reap(fd: int) -> None:
     os.ftruncate(fd, 0)
 
 
+def _reap_cgroups() -> None:
+    """Kill what is still running in the control groups of grader processes that died, and remove the groups
+    (``sandbox.cgroups`` names them ``autograder-<grader pid>-...``; it removes only the empty ones itself)."""
+    from .sandbox import cgroups
+
+    try:
+        usable, _ = cgroups.probe()
+    except OSError:
+        return
+    for controller, where in usable.items():
+        try:
+            folders = list(where.base.glob("autograder-*-*"))
+        except OSError:
+            continue
+        for folder in folders:
+            try:
+                pid = int(folder.name.split("-")[1])
+            except (IndexError, ValueError):
+                continue
+            if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+                cgroups.Cgroup({controller: folder}).remove()
+
+
 def reap_dead_slots() -> None:
-    """Clean up after worker processes of this machine that died without closing their sandboxes."""
+    """Clean up after worker processes of this machine that died without closing their sandboxes: their
+    launchers (and everything under them) and their submissions' control groups."""
     for path in sorted(_slot_folder().glob("*.lock")):
         fd = os.open(path, os.O_RDWR)
         try:
@@ -156,6 +182,7 @@ def reap_dead_slots() -> None:
             _reap(fd)
         finally:
             os.close(fd)  # releases the lock
+    _reap_cgroups()
 
 
 class _Slot:
