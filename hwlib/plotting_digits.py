@@ -90,3 +90,87 @@ def confused_logit_figure(image, grads, classes: Sequence[int], logits: Sequence
     cax.set_title("d logit / d input", fontsize=7)
     fig.suptitle(f"confused between {a} and {b}", fontsize=11)
     return fig
+
+
+# --------------------------------------------------------------------------------------- notebook 01 figures
+def show_digits(images, labels, class_names: Sequence[str], title: str = "Handwritten digits", columns: int = 10):
+    """A grid of ``(N, 1, H, W)`` digit images with their class names as titles."""
+    import matplotlib.pyplot as plt
+
+    images, labels = _np(images), np.asarray(labels)
+    if images.ndim != 4 or len(labels) != len(images):
+        raise ValueError(f"show_digits: expected images (N, 1, H, W) and N labels, got {images.shape} and "
+                         f"{len(labels)} labels.")
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.4 * rows + 0.4), squeeze=False,
+                             layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, label in zip(axes.flat, images, labels):
+        ax.imshow(img[0], cmap="gray", vmin=0, vmax=1)
+        ax.set_title(class_names[int(label)], fontsize=9)
+    fig.suptitle(title)
+    return fig
+
+
+def show_logit_gradients(image, gradients: dict, title: str):
+    """The image, then one signed gradient map per entry of ``gradients`` (name -> ``(1, H, W)`` or ``(H, W)``),
+    each on its own symmetric blue-white-red scale with a colour bar."""
+    import matplotlib.pyplot as plt
+
+    image = _np(image).reshape(_np(image).shape[-2:])
+    fig, axes = plt.subplots(1, len(gradients) + 1, figsize=(2.9 * (len(gradients) + 1), 2.9),
+                             layout="constrained")
+    axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title("input", fontsize=9)
+    axes[0].axis("off")
+    for ax, (name, grad) in zip(axes[1:], gradients.items()):
+        g = _np(grad)
+        _signed(ax, fig, g.reshape(g.shape[-2:]), name)
+    fig.suptitle(title)
+    return fig
+
+
+def _signed(ax, fig, grad: np.ndarray, title: str):
+    """A signed ``(H, W)`` map on a symmetric blue-white-red scale, with a colour bar."""
+    vmax = float(np.abs(grad).max()) or 1.0
+    im = ax.imshow(grad, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def show_ascent(images, probabilities, target: int, class_names: Sequence[str], max_images: int = 8):
+    """Gradient ascent toward ``target``: a strip of the images (start, ..., last) and the class-probability curves.
+
+    Args:
+        images: ``(steps + 1, 1, H, W)`` in [0, 1]; probabilities: ``(steps + 1, num_classes)``.
+    """
+    import matplotlib.pyplot as plt
+
+    images, probabilities = _np(images), _np(probabilities)
+    if images.ndim != 4 or probabilities.shape[0] != images.shape[0]:
+        raise ValueError(f"show_ascent: expected images (steps+1, 1, H, W) and probabilities (steps+1, classes), got "
+                         f"{images.shape} and {probabilities.shape}.")
+    steps = len(images) - 1
+    shown = np.unique(np.linspace(0, steps, min(max_images, steps + 1)).round().astype(int))
+    fig = plt.figure(figsize=(1.5 * len(shown) + 4.5, 2.9), layout="constrained")
+    grid = fig.add_gridspec(1, len(shown) + 3)
+    for k, i in enumerate(shown):
+        ax = fig.add_subplot(grid[0, k])
+        ax.imshow(images[i, 0] if images.shape[1] == 1 else images[i].transpose(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+        best = int(probabilities[i].argmax())
+        ax.set_title(f"step {i}\n{class_names[best]} {probabilities[i, best]:.2f}", fontsize=8)
+        ax.axis("off")
+    ax = fig.add_subplot(grid[0, len(shown):])
+    start = int(probabilities[0].argmax())
+    for c in sorted({start, int(target)}):
+        ax.plot(probabilities[:, c], marker=".", label=f"p({class_names[c]})")
+    others = np.delete(probabilities, sorted({start, int(target)}), axis=1).max(1)
+    ax.plot(others, color="grey", linestyle=":", label="max of the others")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("step")
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=8)
+    fig.suptitle(f"Gradient ascent on the logit of {class_names[int(target)]!r}")
+    return fig
