@@ -15,6 +15,7 @@ from pathlib import Path
 from .check import Assignment
 
 CHECK_MODULES = {
+    "01_gradient_ascent": "autograder.checks.gradient_ascent",
     "02_network_visualization": "autograder.checks.network_visualization",
 }
 

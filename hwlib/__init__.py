@@ -5,6 +5,8 @@ answers students write; those live only in the instructors' solution notebooks.
 """
 from .datasets import NETWORK_VISUALIZATION_ASSETS, SampleImages, load_sample_images
 from .datasets.digits import DIGITS_ASSETS, DigitImages, load_digits
+from .models.digits import digit_cnn, digit_linear
+from .tensorboard_figures import read_logged_figures, show_logged_figures
 from .datasets.sentences import QA_PAIRS, QAPair, SenseSentences, load_sense_sentences
 from .device import get_device, model_device
 from .image import SQUEEZENET_MEAN, SQUEEZENET_STD, blur_image, clamp_to_image, deprocess, jitter, preprocess, rescale
@@ -23,6 +25,7 @@ from .adversarial import ClassDifficulty, RobustnessCurve, class_difficulty, rob
 from .robustness import TrainingRun, train_digit_classifier
 from . import plotting_adversarial
 from . import plotting
+from . import plotting_digits
 from . import plotting_bert
 
 __version__ = "0.1.0"
@@ -31,7 +34,8 @@ __all__ = [
     "SQUEEZENET_MEAN", "SQUEEZENET_STD", "preprocess", "deprocess", "rescale", "blur_image", "jitter",
     "clamp_to_image", "get_device", "model_device", "setup_notebook", "NotebookSetup", "load_squeezenet", "LoadedModel", "load_sample_images",
     "SampleImages", "NETWORK_VISUALIZATION_ASSETS", "resolve_source", "OfflineError", "create_class_visualization",
-    "load_digits", "DigitImages", "DIGITS_ASSETS",
+    "load_digits", "DigitImages", "DIGITS_ASSETS", "digit_linear", "digit_cnn", "ConfusedLogitCallback",
+    "read_logged_figures", "show_logged_figures",
     "load_bert", "LoadedBert", "bert_assets", "load_sense_sentences", "SenseSentences", "QAPair", "QA_PAIRS",
     "embed_sentences", "SentenceBatch", "qa_hidden_states", "QAHiddenStates", "qa_layer_similarity", "check_layer",
     "pca_per_layer", "similarity_matrix", "sense_similarity", "text_labels", "find_cjk_font", "fetch_cjk_font",
@@ -39,3 +43,10 @@ __all__ = [
     "Photos", "load_photos", "RobustnessCurve", "robustness_curve", "ClassDifficulty", "class_difficulty",
     "TrainingRun", "train_digit_classifier",
 ]
+
+
+def __getattr__(name):  # ConfusedLogitCallback imports Lightning (seconds): only when it is first used
+    if name == "ConfusedLogitCallback":
+        from .callbacks import ConfusedLogitCallback
+        return ConfusedLogitCallback
+    raise AttributeError(f"module 'hwlib' has no attribute {name!r}")
