@@ -156,6 +156,19 @@ class Cgroup:
             raise
         return group
 
+    def release_cpu(self) -> None:
+        """No CPU quota any more (for the teardown of killed processes, which runs on the group's quota)."""
+        folder = self.folders.get("cpu")
+        if folder is None:
+            return
+        try:
+            if (folder / "cpu.cfs_quota_us").exists():
+                _write(folder / "cpu.cfs_quota_us", -1)
+            elif (folder / "cpu.max").exists():
+                _write(folder / "cpu.max", "max")
+        except OSError:
+            pass
+
     def processes(self) -> set[int]:
         found = set()
         for path in self.paths:
@@ -168,6 +181,7 @@ class Cgroup:
     def kill(self, wait_s: float = 5.0) -> int:
         """SIGKILL every process still in the groups (again until none is left or ``wait_s`` passed); returns
         how many were found."""
+        self.release_cpu()
         seen: set[int] = set()
         end = time.monotonic() + wait_s
         while True:

@@ -45,7 +45,7 @@ SANDBOX_UIDS = range(0x7A000000, 0x7F000000)   # fresh uids/gids for submissions
 OUTPUT_TAIL = 8 * 1024            # bytes of the student's printed output kept for the feedback
 NAMESPACE_FLAGS = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child"]
 LAUNCHER_START_S = 600            # the launcher imports torch and builds the context (not the student's time)
-KILL_GRACE_S = 10                 # after a kill, how long the launcher may take to report the exit
+KILL_GRACE_S = 30                 # after a kill, how long the launcher may take to report the exit
 DRAIN_S = 1.0                     # after the exit, how long output may still arrive
 DONE_GRACE_S = 2.0                # after the last result, how long the child may take to exit
 
@@ -386,16 +386,17 @@ class Sandbox:
                 if exited and (not open_pipes or now >= end):
                     break
                 if not exited and end is not None and now >= end:   # killed, but the launcher never reported
+                    selector.unregister(self.sock)
                     self._stop_launcher(kill=True)
                     break
                 if not w.run.timed_out and end is None and now >= deadline:
                     w.run.timed_out = True
-                    self._kill(w, ctl_r if "ctl" in [k.data for k in selector.get_map().values()] else None)
+                    self._kill(w, ctl_r if "ctl" in [k.data for k in selector.get_map().values()] else None, turn)
                     end = now + KILL_GRACE_S
                 if done_at is None and any(h.get("event") == "done" for h, _ in w.decoder.messages[-1:]):
                     done_at = now
                 if done_at is not None and end is None and now >= done_at + DONE_GRACE_S:
-                    self._kill(w, None)   # it said it was done but does not end
+                    self._kill(w, None, turn)   # it said it was done but does not end
                     end = now + KILL_GRACE_S
                 wake = [t for t in (deadline if end is None else end, done_at and done_at + DONE_GRACE_S) if t]
                 for key, _ in selector.select(max(0.0, min(wake) - now) if wake else None):
@@ -439,7 +440,7 @@ class Sandbox:
                             self._open_init(w)
         finally:
             for key in list(selector.get_map().values()):
-                if key.fileobj is not self.sock:
+                if isinstance(key.fileobj, int):   # our pipe ends (never the launcher's socket)
                     os.close(key.fd)
             selector.close()
             if self.sock is not None:
@@ -467,10 +468,13 @@ class Sandbox:
             return
         w.init_pid, w.init_fd = pid, fd
 
-    def _kill(self, w: _Watch, ctl_r: int | None) -> None:
+    def _kill(self, w: _Watch, ctl_r: int | None, turn: Turn | None = None) -> None:
         """SIGKILL the run's pid-namespace init (every process of the namespace dies with it); before the
         namespace exists, the supervisor (its init, if just forked, dies by its parent-death signal). Without
-        namespaces: the child's whole session."""
+        namespaces: the child's whole session. The turn's CPU quota is lifted first: dying processes tear down
+        their memory on the submission's CPU share, and a thousand of them should not take minutes."""
+        if turn is not None and turn.cgroup is not None:
+            turn.cgroup.release_cpu()
         if ctl_r is not None and w.init_pid is None:
             try:
                 w.control += os.read(ctl_r, 64)

@@ -188,8 +188,9 @@ print("SPY", found, resource.getrlimit(resource.RLIMIT_AS)[0])
 
 @needs_namespaces
 def test_shared_memory_counts_against_the_submission(assignment, graded, warm):
-    """3 GiB of touched MAP_SHARED memory (invisible to RLIMIT_DATA) under a 1.5 GiB limit: stopped."""
-    result, _ = grade_file(example(assignment, "hostile_shared_memory_bomb"), assignment, graded, warm)
+    """3 GiB of touched MAP_SHARED memory (invisible to RLIMIT_DATA) under a 768 MB limit: stopped."""
+    result, _ = grade_file(example(assignment, "hostile_shared_memory_bomb"), assignment, graded, warm,
+                           replace(LIMITS, memory_mb=768))
     assert "touched 3 GiB" not in result.output_tail
     assert "memory" in text(result).lower()
 
@@ -258,17 +259,21 @@ def private_cache(tmp_path, monkeypatch, assignment, graded):
     return ref, tmp_path / "cache" / name, computed
 
 
+def nonzero(outputs) -> bool:
+    return any(a.any() for arrays in outputs.values() for a in arrays.values())
+
+
 def test_a_rewritten_reference_cache_is_not_used(assignment, graded, private_cache):
     """A submission (under the fallback isolation) zeroed the cached reference: its digest no longer matches, so
     the reference is recomputed, and the cache rewritten, before anyone is graded against it."""
     ref, path, computed = private_cache
-    assert ref.reference_outputs(assignment)["saliency_batch"]["saliency"].any() and computed == []
+    assert nonzero(ref.reference_outputs(assignment)) and computed == []
     os.chmod(path, 0o644)
     with np.load(path) as npz:
         zeros = {k: np.zeros_like(npz[k]) for k in npz.files}
     np.savez(path, **zeros)
     outputs = ref.reference_outputs(assignment)
-    assert computed == [assignment.id] and outputs["saliency_batch"]["saliency"].any()
+    assert computed == [assignment.id] and nonzero(outputs)
     assert ref._verified(path.name) is not None
 
 
@@ -279,7 +284,7 @@ def test_hidden_test_cells_never_write_the_cache(assignment, private_cache, monk
     digest = ref.digest_dir() / f"{path.name}.sha256"
     path.unlink()
     monkeypatch.setitem(sys.modules, "ipykernel", sys.modules.get("ipykernel") or type(sys)("ipykernel"))
-    assert ref.reference_outputs(assignment)["fooling"]["fooling"].shape
+    assert set(ref.reference_outputs(assignment)) == {p.name for p in assignment.probes}
     assert computed == [assignment.id] and not path.exists() and digest.exists()
 
 
@@ -354,7 +359,8 @@ def test_every_odd_submission_gets_one_row_and_a_reason(odd_batch):
                "huge": "larger than", "many_cells": "max_cells", "forged_step": "ended the process (exit code 3)",
                "surrogates": "broken text"}
     for student, reason in reasons.items():
-        assert results[student].total == 0 and reason in text(results[student]), text(results[student])
+        assert reason in text(results[student]), text(results[student])
+        assert results[student].total == 0 or student == "surrogates"   # (built on one_bug)
 
 
 @needs_namespaces
@@ -440,37 +446,43 @@ def test_unsafe_reference_pictures_are_shown_coarse():
     assert coarse(heat).std() < heat.std()
 
 
-def test_the_reference_fooling_image_on_a_page_does_not_fool(assignment, graded):
-    """Issue 7's leak: decode the reference picture of every figure on the perfect submission's page back into
-    an image and hand it in as the fooling image: the fooling checks fail."""
+def test_reference_pictures_on_the_page_cannot_be_handed_in(assignment, graded):
+    """Issue 7's leak (the reference fooling image decoded from the page passed both fooling checks): on the page
+    of the reference's own outputs, a reference picture appears in full only where its check marked it safe; and
+    every RGB reference picture that has the size of an image the probe returns, decoded back into that image
+    and handed in, passes none of the checks of that probe."""
     from hwlib import SQUEEZENET_MEAN, SQUEEZENET_STD
+
+    from autograder.grade import SubmissionResult
 
     reference, context = graded
     obs = Observation(probes={name: (arrays, None) for name, arrays in reference.items()})
     results, figures = verify_all(assignment, obs, reference, context, Limits())
-    page = render(replace_results(results), figures)
-    fooling_checks = [c for c in assignment.checks if c.probe.name == "fooling"]
-    if not fooling_checks:
-        return
-    rgb_figures = [f for c in fooling_checks for f in figures.get(c.name, ()) if f.kind == "rgb"]
-    assert rgb_figures and not any(f.reference_safe for f in rgb_figures)
-    encoded = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)" alt="reference \(coarse view\)"', page)
-    assert encoded
-    for b64 in encoded:
-        picture = _decode_png(b64)
-        if picture.shape[:2] != tuple(reference["fooling"]["fooling"].shape[-2:]):
-            continue
-        image = ((picture / 255.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD).transpose(2, 0, 1)[None].astype(np.float32)
-        outputs = {**reference["fooling"], "fooling": image}
-        verdicts, _ = verify_all(replace(assignment, checks=tuple(fooling_checks)),
-                                 Observation(probes={"fooling": (outputs, None)}), reference, context, Limits())
-        assert not any(v.passed for v in verdicts), [v.message for v in verdicts]
-
-
-def replace_results(results):
-    from autograder.grade import SubmissionResult
-
-    return SubmissionResult("perfect", "a", "p.ipynb", "0", "k", results)
+    page = render(SubmissionResult("perfect", assignment.id, "p.ipynb", "0", "k", results), figures)
+    shown = [f for figs in figures.values() for f in figs]
+    assert page.count('alt="reference"') == sum(f.reference_safe for f in shown)
+    assert page.count('alt="reference (coarse view)"') == sum(not f.reference_safe for f in shown)
+    tried = 0
+    for check in assignment.checks:
+        for figure in figures.get(check.name, ()):
+            if figure.kind != "rgb" or figure.reference_safe:
+                continue
+            _, b64 = figure_pngs(figure.student, figure.reference, "rgb", False)
+            picture = _decode_png(b64)
+            h, w = figure.reference.shape[:2]
+            picture = picture[:: picture.shape[0] // h, :: picture.shape[1] // w][:h, :w]
+            image = ((picture / 255.0 - SQUEEZENET_MEAN) / SQUEEZENET_STD).transpose(2, 0, 1)[None]
+            for key, array in reference[check.probe.name].items():
+                if array.ndim == 4 and array.shape[1:] == (3, h, w) and array.dtype.kind == "f":
+                    outputs = {**reference[check.probe.name], key: np.repeat(image, len(array), 0).astype(array.dtype)}
+                    probe_checks = tuple(c for c in assignment.checks if c.probe.name == check.probe.name)
+                    verdicts, _ = verify_all(replace(assignment, checks=probe_checks),
+                                             Observation(probes={check.probe.name: (outputs, None)}), reference,
+                                             context, Limits())
+                    tried += 1
+                    assert not any(v.passed and not c.side_effect for v, c in zip(verdicts, probe_checks)), \
+                        [v.message for v in verdicts]
+    assert tried or not any(f.kind == "rgb" for f in shown)
 
 
 # ------------------------------------------------------------------------------------------------- must show
@@ -506,4 +518,5 @@ def test_a_batch_of_every_attack_with_honest_neighbours(assignment, tmp_path):
     above = {n: t for n, t in total.items() if n.startswith("hostile_") and t > total["one_bug"]}
     assert not above, above
     assert processes_of(given_uids()) == []
+    print(f"batch of {count} submissions: {elapsed:.0f} s, bound {-(-count // workers) * deadline + start_up} s")
     assert elapsed <= -(-count // workers) * deadline + start_up, elapsed
