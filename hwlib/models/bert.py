@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 
 from ..device import get_device
-from ..sources import cache_dir, fetch, resolve_with_fallback
+from ..sources import cache_dir, fetch, load_cached, resolve_with_fallback
 from .squeezenet import freeze
 
 ONLINE_NAME = "bert-base-chinese"
@@ -77,9 +77,15 @@ def online_folder():
 
 @contextlib.contextmanager
 def _hub_offline():
-    """``HF_HUB_OFFLINE=1`` while loading (with ``local_files_only``), so nothing is fetched from the hub."""
-    saved = os.environ.get("HF_HUB_OFFLINE")
+    """While loading from a local folder: ``HF_HUB_OFFLINE=1`` (with ``local_files_only``) so nothing is fetched
+    from the hub, and transformers' own progress bar and load report (unused pre-training heads) switched off."""
+    from transformers.utils import logging as hf_logging
+
+    saved, bar, verbosity = os.environ.get("HF_HUB_OFFLINE"), hf_logging.is_progress_bar_enabled(), \
+        hf_logging.get_verbosity()
     os.environ["HF_HUB_OFFLINE"] = "1"
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
         yield
     finally:
@@ -87,13 +93,16 @@ def _hub_offline():
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = saved
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
 
 
 def _from_folder(folder) -> tuple[torch.nn.Module, object]:
     """Model and fast tokenizer from a local folder, never touching the hub."""
-    with _hub_offline():
-        import transformers
+    import transformers
 
+    with _hub_offline():
         model = transformers.AutoModel.from_pretrained(str(folder), output_hidden_states=True,
                                                        local_files_only=True)
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
@@ -101,6 +110,14 @@ def _from_folder(folder) -> tuple[torch.nn.Module, object]:
         raise RuntimeError(f"the tokenizer in {folder} is not a fast tokenizer (it cannot map tokens to words); "
                            "install the `tokenizers` package.")
     return model, tokenizer
+
+
+def _online() -> tuple[torch.nn.Module, object]:
+    """The online model from its cache folder; cached files that cannot be loaded are removed (the weights, where
+    a broken download hurts) so that the next run downloads them anew."""
+    folder = online_folder()
+    weights = cache_dir() / bert_assets()[-1][1]
+    return load_cached(weights, lambda _: _from_folder(folder), f"{ONLINE_NAME} checkpoint")
 
 
 def offline_folder():
@@ -130,8 +147,8 @@ def load_bert(source: str | None = None, device: str | torch.device | None = Non
         model, tokenizer, source, language = hwlib.load_bert("offline")
         len(model(**tokenizer("a bank", return_tensors="pt")).hidden_states)    # 7 (embeddings + 6 layers)
     """
-    (model, tokenizer), source = resolve_with_fallback(
-        source, lambda: _from_folder(online_folder()), lambda: _from_folder(offline_folder()), "BERT model")
+    (model, tokenizer), source = resolve_with_fallback(source, _online, lambda: _from_folder(offline_folder()),
+                                                       "BERT model")
     model.config.output_hidden_states = True
     model = freeze(model).to(get_device("auto" if device is None else device))
     return LoadedBert(model, tokenizer, source, "zh" if source == "online" else "en")
