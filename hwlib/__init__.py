@@ -24,6 +24,10 @@ from .datasets.photos import PHOTOS, Photos, load_photos
 from .adversarial import ClassDifficulty, RobustnessCurve, class_difficulty, robustness_curve
 from .robustness import TrainingRun, train_digit_classifier
 from . import plotting_adversarial
+from .datasets.food import FOOD11_CLASSES, FoodImages, load_food11, load_food_samples
+from .models.food import FoodClassifier, load_food_classifier, resolve_food_source
+from .lime_explain import explain_image, image_and_mask, lime_feature_sizes, make_predict, slic_superpixels
+from . import plotting_explanations
 from . import plotting
 from . import plotting_digits
 from . import plotting_bert
@@ -39,6 +43,8 @@ __all__ = [
     "load_bert", "LoadedBert", "bert_assets", "load_sense_sentences", "SenseSentences", "QAPair", "QA_PAIRS",
     "embed_sentences", "SentenceBatch", "qa_hidden_states", "QAHiddenStates", "qa_layer_similarity", "check_layer",
     "pca_per_layer", "similarity_matrix", "sense_similarity", "text_labels", "find_cjk_font", "fetch_cjk_font",
+    "FOOD11_CLASSES", "FoodImages", "load_food11", "load_food_samples", "FoodClassifier", "load_food_classifier",
+    "resolve_food_source", "slic_superpixels", "lime_feature_sizes", "make_predict", "explain_image", "image_and_mask",
     "ADVERSARIAL_EXAMPLES_ASSETS", "NormalizedClassifier", "load_pixel_classifier", "load_googlenet", "PHOTOS",
     "Photos", "load_photos", "RobustnessCurve", "robustness_curve", "ClassDifficulty", "class_difficulty",
     "TrainingRun", "train_digit_classifier",
