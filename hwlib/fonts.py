@@ -127,3 +127,12 @@ def text_labels(labels: Sequence[str], font: str | os.PathLike | None = None,
     _warn_missing_font()
     return [fallback(i) for i in range(len(labels))], None
 
+
+
+def readable_text(text: str, font: str | os.PathLike | None = None):
+    """``(text, fontproperties)`` for one title or legend: as :func:`text_labels`, but without a covering font the
+    characters the default font cannot draw become ``?`` (the rest of the text stays readable)."""
+    charmap = _charmap(default_font_path())
+    fallback = "".join(c if c.isspace() or ord(c) in charmap else "?" for c in str(text))
+    (shown,), prop = text_labels([str(text)], font, fallback=lambda _: fallback)
+    return shown, prop

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .embeddings import ANSWER, CONTEXT, QUESTION, QAHiddenStates, check_layer, pca_per_layer
-from .fonts import text_labels
+from .fonts import readable_text, text_labels
 
 #: colour and marker per token role (HW9's: question red, context green, answer blue diamonds).
 ROLE_STYLE = {QUESTION: ("tab:red", "o", "question"), CONTEXT: ("tab:green", "o", "context"),
@@ -29,12 +29,12 @@ def show_similarity_matrix(matrix, labels: Sequence[str], title: str = "Comparis
     if m.ndim != 2 or m.shape[0] != m.shape[1] or len(labels) != m.shape[0]:
         raise ValueError(f"expected a square (N, N) matrix and N labels, got {m.shape} and {len(labels)} labels.")
     n = m.shape[0]
-    shown, font = text_labels([f"{i}  {label}" for i, label in enumerate(labels)], font)
+    shown, label_font = text_labels([f"{i}  {label}" for i, label in enumerate(labels)], font)
     fig, ax = plt.subplots(figsize=(4 + 0.55 * n + 0.07 * max(map(len, shown)), 1.2 + 0.55 * n),
                            layout="constrained")
     image = ax.imshow(m, cmap="viridis")
     fig.colorbar(image, ax=ax, shrink=0.8, label=metric_name)
-    ax.set_yticks(range(n), shown, fontproperties=font, fontsize=9)
+    ax.set_yticks(range(n), shown, fontproperties=label_font, fontsize=9)
     ax.set_xticks(range(n), [str(i) for i in range(n)], fontsize=9)
     ax.set_xlabel("sentence")
     middle = (np.nanmin(m) + np.nanmax(m)) / 2
@@ -46,11 +46,13 @@ def show_similarity_matrix(matrix, labels: Sequence[str], title: str = "Comparis
         for k in np.flatnonzero(s[1:] != s[:-1]):
             ax.axhline(k + 0.5, color="white", lw=2)
             ax.axvline(k + 0.5, color="white", lw=2)
-    ax.set_title(title)
+    title, title_font = readable_text(title, font)
+    ax.set_title(title, fontproperties=title_font)
     return fig
 
 
-def show_sense_similarity_by_layer(within, across, words: Sequence[str], metric_name: str = "cosine similarity"):
+def show_sense_similarity_by_layer(within, across, words: Sequence[str], metric_name: str = "cosine similarity",
+                                   font=None):
     """Left: mean similarity of a word's embeddings between sentences of the same sense (solid) and of different
     senses (dashed), per layer; right: their difference. ``within``, ``across``: ``(W, L + 1)`` for W words."""
     import matplotlib.pyplot as plt
@@ -60,7 +62,7 @@ def show_sense_similarity_by_layer(within, across, words: Sequence[str], metric_
         raise ValueError(f"within and across: expected the same shape (W, L + 1) for W = {len(words)} words, got "
                          f"{w.shape} and {a.shape}.")
     layers = np.arange(w.shape[1])
-    words, _ = text_labels(list(words), fallback=lambda i: f"word {i}")
+    words, word_font = text_labels(list(words), font, fallback=lambda i: f"word {i}")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     for k, word in enumerate(words):
         colour = f"C{k}"
@@ -72,9 +74,18 @@ def show_sense_similarity_by_layer(within, across, words: Sequence[str], metric_
     right.axhline(0, color="grey", lw=1)
     right.set(xlabel="layer (0 = embedding output)", ylabel="same sense - different senses",
               title="How well the layer separates the senses", xticks=layers)
-    left.legend(fontsize=7, ncol=2)
-    right.legend(fontsize=8)
+    left.legend(ncol=2, prop=_sized(word_font, 7))
+    right.legend(prop=_sized(word_font, 8))
     return fig
+
+
+def _sized(font, size):
+    """``font`` (FontProperties or None) at ``size`` points, for a legend's ``prop``."""
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties() if font is None else font.copy()
+    font.set_size(size)
+    return font
 
 
 def show_layer_pca(qa: QAHiddenStates, layers: Sequence[int] | None = None, label_tokens: bool = True,
@@ -90,7 +101,7 @@ def show_layer_pca(qa: QAHiddenStates, layers: Sequence[int] | None = None, labe
     keep = np.flatnonzero(qa.roles != 0)
     coords = pca_per_layer(qa.hidden_states[layers][:, keep])          # (len(layers), K, 2)
     roles = qa.roles[keep]
-    tokens, font = text_labels([qa.tokens[t] for t in keep], font, fallback=lambda i: "")
+    tokens, token_font = text_labels([qa.tokens[t] for t in keep], font, fallback=lambda i: "")
     nrows = -(-len(layers) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), layout="constrained", squeeze=False)
     for ax, layer, xy in zip(axes.flat, layers, coords):
@@ -101,12 +112,14 @@ def show_layer_pca(qa: QAHiddenStates, layers: Sequence[int] | None = None, labe
         if label_tokens:
             for (x, y), token, role in zip(xy, tokens, roles):
                 ax.annotate(token, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points",
-                            color="black" if role != CONTEXT else "dimgray", fontproperties=font)
+                            color="black" if role != CONTEXT else "dimgray", fontproperties=token_font)
         ax.set_title("embedding output (layer 0)" if layer == 0 else f"layer {layer}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes.flat[len(layers):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8, loc="best")
-    fig.suptitle(f"PCA of every layer's hidden states - Q: {qa.question}  (answer: {qa.answer})", fontsize=11)
+    title, title_font = readable_text(f"PCA of every layer's hidden states - Q: {qa.question}  (answer: {qa.answer})",
+                                      font)
+    fig.suptitle(title, fontsize=11, fontproperties=title_font)
     return fig

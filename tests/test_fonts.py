@@ -72,20 +72,28 @@ def test_a_covering_font_is_used_by_name(monkeypatch, tmp_path):
     assert fonts.text_labels(LABELS, font=fake)[1].get_file() == str(fake)
 
 
-def test_chinese_heat_map_draws_without_missing_glyph_warnings(no_cjk_font):
-    """The whole figure draws; matplotlib never complains about a glyph (no tofu boxes)."""
+def test_chinese_figures_draw_without_missing_glyph_warnings(no_cjk_font):
+    """The whole figures draw; matplotlib never complains about a glyph (no tofu boxes): labels become indices,
+    a title keeps its readable part."""
     import matplotlib.pyplot as plt
 
     from hwlib.plotting_bert import show_similarity_matrix
 
+    from hwlib.plotting_bert import show_sense_similarity_by_layer
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fig = show_similarity_matrix(np.eye(2), LABELS, senses=[0, 1])
+        fig = show_similarity_matrix(np.eye(2), LABELS, senses=[0, 1], title="'蘋' in 2 sentences")
         fig.canvas.draw()
+        curves = show_sense_similarity_by_layer([[0.9, 0.8]], [[0.9, 0.7]], ["蘋"])
+        curves.canvas.draw()
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "missing from" in m or "Glyph" in m], messages
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["[0]", "[1]"]
+    assert fig.axes[0].get_title() == "'?' in 2 sentences"
+    assert [t.get_text() for t in curves.axes[1].get_legend().get_texts()] == ["word 0"]
     plt.close(fig)
+    plt.close(curves)
 
 
 def test_fetch_cjk_font_needs_the_network(empty_cache):
