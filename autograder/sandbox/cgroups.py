@@ -40,14 +40,17 @@ class Hierarchy:
     base: Path
 
 
-def _mounts() -> list[tuple[str, str, set[str]]]:
-    """(mount point, fs type, super options) of every cgroup file system, from /proc/self/mountinfo."""
-    found = []
+def _read(path: str) -> str:
     try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+        return Path(path).read_text()
     except OSError:
-        return found
-    for line in lines:
+        return ""
+
+
+def _mounts(mountinfo: str) -> list[tuple[str, str, set[str]]]:
+    """(mount point, fs type, super options) of every cgroup file system mounted at its root."""
+    found = []
+    for line in mountinfo.splitlines():
         pre, _, post = line.partition(" - ")
         fstype, _, options = (post.split() + ["", "", ""])[:3]
         fields = pre.split()
@@ -56,16 +59,16 @@ def _mounts() -> list[tuple[str, str, set[str]]]:
     return found
 
 
-def _own_groups() -> dict[str, str]:
-    """{controller or "" (v2): our group's path} from /proc/self/cgroup."""
+def _own_groups(cgroup: str) -> dict[str, str]:
+    """{controller or "" (v2): our group's path} from the text of /proc/self/cgroup."""
     groups = {}
-    try:
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
+    for line in cgroup.splitlines():
+        try:
             _, controllers, path = line.split(":", 2)
-            for c in controllers.split(",") if controllers else [""]:
-                groups[c] = path
-    except (OSError, ValueError):
-        pass
+        except ValueError:
+            continue
+        for c in controllers.split(",") if controllers else [""]:
+            groups[c] = path
     return groups
 
 
@@ -75,27 +78,29 @@ def _writable_dir(path: Path) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def probe() -> tuple[dict[str, Hierarchy], tuple[str, ...]]:
-    """({controller: hierarchy} the grader can use, reasons for each one it cannot). Cached."""
+    """({controller: hierarchy} the grader can use, reasons for each one it cannot), for this process. Cached."""
+    return hierarchies(_read("/proc/self/mountinfo"), _read("/proc/self/cgroup"))
+
+
+def hierarchies(mountinfo: str, cgroup: str) -> tuple[dict[str, Hierarchy], tuple[str, ...]]:
+    """``probe`` for the given texts of /proc/self/mountinfo and /proc/self/cgroup."""
     usable, missing = {}, []
-    mounts, own = _mounts(), _own_groups()
+    mounts, own = _mounts(mountinfo), _own_groups(cgroup)
     for controller in CONTROLLERS:
         v1 = next((m for m in mounts if m[1] == "cgroup" and controller in m[2]), None)
         if v1 is not None and controller in own:
             base = Path(v1[0] + own[controller])
             if _writable_dir(base):
                 usable[controller] = Hierarchy(controller, 1, base)
-                continue
-            missing.append(f"{controller}: cgroup v1 folder {base} is not writable")
+            else:
+                missing.append(f"{controller}: cgroup v1 folder {base} is not writable")
             continue
         v2 = next((m for m in mounts if m[1] == "cgroup2"), None)
         if v2 is None or "" not in own:
             missing.append(f"{controller}: no cgroup hierarchy has this controller")
             continue
         base = Path(v2[0] + own[""])
-        try:
-            delegated = controller in (base / "cgroup.subtree_control").read_text().split()
-        except OSError:
-            delegated = False
+        delegated = controller in _read(str(base / "cgroup.subtree_control")).split()
         if delegated and _writable_dir(base):
             usable[controller] = Hierarchy(controller, 2, base)
         else:

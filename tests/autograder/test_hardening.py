@@ -204,6 +204,41 @@ def test_cgroups_are_removed_after_each_submission(assignment, warm):
     assert not any(Path(p).exists() for p in paths)
 
 
+def test_cgroup_v2_groups_get_the_limits(tmp_path, monkeypatch):
+    """Where the grader's own cgroup v2 group delegates memory, cpu and pids, a submission's group gets
+    memory.max, cpu.max and pids.max (a plain folder stands in for the cgroup file system)."""
+    base = tmp_path / "grader.service"
+    base.mkdir()
+    (base / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    mountinfo = f"30 23 0:26 / {tmp_path} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"
+    usable, missing = cgroups.hierarchies(mountinfo, "0::/grader.service\n")
+    assert missing == () and {h.version for h in usable.values()} == {2} and set(usable) == set(cgroups.CONTROLLERS)
+    monkeypatch.setattr(cgroups, "probe", lambda: (usable, missing))
+    group = cgroups.Cgroup.create("t", 512, 2, 64)
+    (folder,) = map(Path, group.paths)
+    assert folder.parent == base and (folder / "memory.max").read_text() == str(512 * 2**20)
+    assert (folder / "cpu.max").read_text() == "200000 100000" and (folder / "pids.max").read_text() == "64"
+
+
+def test_without_usable_cgroups_the_grader_warns_once_what_is_not_limited(tmp_path, monkeypatch):
+    """No cgroup mount, or a v1 folder that is not writable, or a v2 group that does not delegate: each
+    controller's reason, and the warning lines the batch prints once."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    mountinfo = (f"35 31 0:32 / {tmp_path}/memory rw - cgroup cgroup rw,memory\n"
+                 f"41 31 0:38 / {tmp_path} rw - cgroup2 cgroup2 rw\n")
+    (tmp_path / "memory" / "locked").mkdir(parents=True)
+    os.chmod(tmp_path / "memory" / "locked", 0o555)
+    usable, missing = cgroups.hierarchies(mountinfo, "4:memory:/locked\n0::/locked\n")
+    if os.geteuid() != 0:   # (root may write anywhere)
+        assert "memory" not in usable
+    assert any("does not delegate" in m for m in missing)
+    monkeypatch.setattr(cgroups, "probe", lambda: ({}, ("memory: x", "cpu: y", "pids: z")))
+    lines = enforcement("namespaces")
+    assert len(lines) == 4 and "RLIMIT_AS" in lines[0] and "RLIMIT_CPU" in lines[1] and "RLIMIT_NPROC" in lines[2]
+    assert cgroups.Cgroup.create("t", 512, 1, 64) is None
+
+
 # --------------------------------------------------------------------------------- 5. non-finite = fail
 
 def _fake_assignment(verify, side_effect=False):
