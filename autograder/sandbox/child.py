@@ -52,8 +52,8 @@ def _mapped_bytes() -> int:
 def _read_job(job_fd: int) -> dict:
     import json
 
-    with os.fdopen(job_fd, "rb") as f:
-        return json.loads(f.read(64 * 2**20))
+    with os.fdopen(job_fd, "rb") as f:   # written by the parent, its code cells already capped (Limits)
+        return json.loads(f.read())
 
 
 def _redirect(out_fd: int, channel_fd: int, control_fd: int) -> int:

@@ -173,7 +173,11 @@ def _environment(threads: int, home: str) -> dict[str, str]:
 def processes_of(uids) -> list[tuple[int, int]]:
     """``(pid, uid)`` of every process whose real, effective or saved uid is in ``uids`` (a range or set)."""
     found = []
-    for entry in os.scandir("/proc"):
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:   # no /proc (not Linux): no sandbox uids either
+        return found
+    for entry in entries:
         if not entry.name.isdigit():
             continue
         try:
