@@ -1,0 +1,336 @@
+"""Checks for notebook 04 (explaining a CNN, ML2021 HW9): saliency maps, SmoothGrad, filter explanation, integrated
+gradients and the quiz.
+
+The inputs and probes are in :mod:`.cnn_explanation_probes`, the example bodies in :mod:`.cnn_explanation_examples`.
+Stochastic functions are checked by limit cases and statistics, never against one random draw. Points: saliency
+3.5, SmoothGrad 4, filter explanation 6, integrated gradients 4, quiz 22 x 0.5 = 11.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..arrays import cosine, norm_relative_error, shape_problem
+from ..check import Assignment, Check, Figure, Tolerance, Verdict
+from . import cnn_explanation_examples as examples
+from .cnn_explanation_probes import (
+    ASSIGNMENT_ID, FILTER_BN_LAYER, FILTER_BN_PROBE, FILTER_ID, FILTER_IMAGES, FILTER_ITERATIONS, FILTER_LAYER,
+    FILTER_PROBE, FILTER_RAISE_SHARE, FUNCTIONS, IG_COMPLETE_IMAGE, IG_COMPLETE_PROBE, IG_COMPLETE_RTOL,
+    IG_COMPLETE_STEPS, IG_IMAGE, IG_PROBE, NOTEBOOK, PLAUSIBLE, QUESTIONS, SALIENCY_IMAGES, SALIENCY_PROBE,
+    SMOOTH_POOL, SMOOTH_RATIO, SMOOTH_STATS_PROBE, SMOOTH_ZERO_IMAGE, SMOOTH_ZERO_PROBE, Context, make_context)
+from .quiz import quiz_checks
+
+
+# ------------------------------------------------------------------------------------------------ checks (trusted side)
+
+def _usable(student, key: str, shape, what: str) -> str | None:
+    """A message when ``student[key]`` is missing, misshapen, non-finite, implausibly large or not the input's
+    dtype."""
+    value = student.get(key)
+    problem = shape_problem(value, shape, what)
+    if problem:
+        return problem
+    if float(np.abs(value).max(initial=0.0)) > PLAUSIBLE:
+        return f"{what}: values up to {float(np.abs(value).max()):.3g}, far outside any image or map."
+    if not bool(student.get(f"{key}_dtype_ok", True)):
+        return f"{what}: expected the input's dtype (float32); do not convert the result."
+    return None
+
+
+def _untouched(student, x: np.ndarray, key: str = "x") -> Verdict:
+    after = student.get(f"{key}_after")
+    if after is None or after.shape != x.shape or not np.array_equal(after, x):
+        return Verdict(False, f"your function modified its input {key}: work on a copy (`{key}.detach().clone()`) "
+                              "or use torch.autograd.grad; never change the caller's tensor.")
+    if bool(student.get(f"{key}_requires_grad", False)):
+        return Verdict(False, f"your function switched on {key}.requires_grad of the caller's tensor (HW9's "
+                              f"`{key}.requires_grad_()`); work on a copy instead.")
+    return Verdict(True, f"{key} is left as it was.")
+
+
+def _normalize(maps: np.ndarray, axes) -> np.ndarray:
+    maps = maps.astype(np.float64)
+    low, high = maps.min(axis=axes, keepdims=True), maps.max(axis=axes, keepdims=True)
+    return (maps - low) / np.where(high > low, high - low, 1.0)
+
+
+def _verify_saliency(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    s, r = student.get("saliency"), reference["saliency"]
+    problem = _usable(student, "saliency", r.shape, "compute_saliency_maps returned")
+    if problem:
+        return Verdict(False, problem)
+    figures = tuple(Figure(f"saliency map of image {i}", s[k], r[k], "heatmap")
+                    for k, i in enumerate(SALIENCY_IMAGES[:2]))
+    err = norm_relative_error(s, r)
+    if err <= tol.rtol:
+        return Verdict(True, f"matches the reference (relative difference {err:.1e}).", figures)
+    renormalized = norm_relative_error(_normalize(s, (1, 2)), r)
+    hint = ("it has negative values: take the absolute value of the gradient." if (s < 0).any() else
+            "normalise each map on its own: (map - map.min()) / (map.max() - map.min())." if renormalized <= tol.rtol
+            else "differentiate the cross-entropy loss of the scores and y (not a logit or a probability), take "
+                 "|gradient| and its maximum over the 3 colour channels, then normalise each map to [0, 1].")
+    return Verdict(False, f"differs from the reference by {100 * min(err, 99.99):.1f}% (relative L2 difference): "
+                          f"{hint}", figures)
+
+
+def _verify_saliency_normalized(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    problem = _usable(student, "saliency", reference["saliency"].shape, "compute_saliency_maps returned")
+    if problem:
+        return Verdict(False, problem)
+    s = student["saliency"].astype(np.float64)
+    low, high = s.min(axis=(1, 2)), s.max(axis=(1, 2))
+    if np.abs(low).max() <= tol.atol and np.abs(high - 1).max() <= tol.atol:
+        return Verdict(True, "every map runs from 0 to 1 (HW9's normalisation).")
+    return Verdict(False, f"each map must run from 0 to 1 (HW9's normalize, one image at a time); yours have minima "
+                          f"{low.min():.3g}..{low.max():.3g} and maxima {high.min():.3g}..{high.max():.3g}.")
+
+
+def _verify_smooth_zero(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    r = reference["smooth"]
+    problem = _usable(student, "smooth", r.shape, "smooth_grad returned")
+    if problem:
+        return Verdict(False, problem)
+    s = student["smooth"]
+    figures = (Figure("zero noise: max over channels", s.max(0), r.max(0), "heatmap"),)
+    err = norm_relative_error(s, r)
+    if err <= tol.rtol:
+        return Verdict(True, f"with zero noise your SmoothGrad is the saliency map (difference {err:.1e}).", figures)
+    hint = ("normalise the averaged map to [0, 1] over the whole (3, H, W) map." if
+            norm_relative_error(_normalize(s, None), r) <= tol.rtol else
+            "it has negative values: average |gradient|, not the signed gradient." if (s < 0).any() else
+            "with param_sigma_multiplier = 0 every noisy copy is x itself: average |d cross-entropy / d x| over the "
+            "copies (no max over channels), then normalise to [0, 1].")
+    return Verdict(False, f"with zero noise your map differs from the saliency map by {100 * min(err, 99.99):.1f}%: "
+                          f"{hint}", figures)
+
+
+def _blocks(maps: np.ndarray) -> np.ndarray:
+    """Means of ``SMOOTH_POOL`` x ``SMOOTH_POOL`` blocks of a ``(C, H, W)`` map, divided by their mean (float64):
+    a map's shape, without the scale that its single brightest pixel set."""
+    c, h, w = maps.shape
+    k = SMOOTH_POOL
+    blocks = maps.astype(np.float64)[:, :h // k * k, :w // k * k].reshape(c, h // k, k, w // k, k).mean(axis=(2, 4))
+    return blocks / max(float(blocks.mean()), 1e-12)
+
+
+def _verify_smooth_stats(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    """SmoothGrad is random: compare in expectation. Each side made two independent draws (different seeds); the
+    distance between a side's two draws measures its Monte Carlo noise, and the distance between the two sides'
+    means must stay within ``SMOOTH_RATIO`` times the distance two correct implementations have (about 1 of it).
+    Block means, divided by their mean, keep what the noise level changes (how far the map is blurred) and average
+    away pixel noise and the random brightest pixel that HW9's normalisation divides by. Measured over 5 seed pairs:
+    correct 0.86..1.16; HW9's sigma 5.0..6.0; sigma**2 5.7..8.7; the multiplier alone 5.1..6.4; divided by the
+    range 5.0..5.9.
+
+    Keeps full marks: batched or per-sample noise, another random stream (np.random, per-sample ``normal_``), chunks.
+    Loses: sigma = multiplier / range (HW9), sigma**2 as the standard deviation (HW9), the multiplier alone as the
+    standard deviation (ignoring the range), no noise at all, the same noise on every call."""
+    shape = reference["draw0"].shape
+    for key in ("draw0", "draw1"):
+        problem = _usable(student, key, shape, "smooth_grad returned")
+        if problem:
+            return Verdict(False, problem)
+    s0, s1 = _blocks(student["draw0"]), _blocks(student["draw1"])
+    r0, r1 = _blocks(reference["draw0"]), _blocks(reference["draw1"])
+    # A mean of two draws is off by about |draw0 - draw1| / 2; two such means differ by the root of the sum of squares.
+    noise = float(np.sqrt(np.linalg.norm(s0 - s1) ** 2 / 4 + np.linalg.norm(r0 - r1) ** 2 / 4))
+    distance = float(np.linalg.norm((s0 + s1) / 2 - (r0 + r1) / 2))
+    ratio = distance / max(noise, 1e-12)
+    figures = (Figure("mean of two SmoothGrad draws (max over channels)",
+                      ((student["draw0"] + student["draw1"]) / 2).max(0),
+                      ((reference["draw0"] + reference["draw1"]) / 2).max(0), "heatmap"),)
+    if ratio <= SMOOTH_RATIO or distance <= tol.atol:
+        return Verdict(True, f"your SmoothGrad agrees with the reference in expectation (distance {ratio:.1f} times "
+                             "what two correct implementations differ by).", figures)
+    if np.array_equal(student["draw0"], student["draw1"]):
+        hint = "two calls with different random seeds gave the same map: draw fresh noise (torch.randn) every call."
+    else:
+        hint = ("the noise is x + N(0, sigma^2) with the standard deviation sigma = param_sigma_multiplier * "
+                "(x.max() - x.min()) (HW9 divided by the range and then squared sigma); average |gradient| over the "
+                "copies and normalise the mean to [0, 1].")
+    return Verdict(False, f"your SmoothGrad's mean is {ratio:.1f} times farther from the reference's than two correct "
+                          f"implementations are from each other (allowed {SMOOTH_RATIO:g}): {hint}", figures)
+
+
+def _verify_activations(layer: int):
+    def verify(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+        r = reference["activations"]
+        problem = _usable(student, "activations", r.shape, "filter_activations")
+        if problem:
+            return Verdict(False, problem)
+        s = student["activations"]
+        figures = (Figure(f"cnn[{layer}] filter {FILTER_ID}, image {FILTER_IMAGES[0]}", s[0], r[0], "heatmap"),)
+        err = norm_relative_error(s, r)
+        if err <= tol.rtol:
+            return Verdict(True, f"the activations of model.cnn[{layer}] match (difference {err:.1e}).", figures)
+        hint = ("they are the values after the in-place ReLU that follows this layer: store output.clone() in the "
+                "hook." if norm_relative_error(s, np.maximum(r, 0)) <= tol.rtol else
+                "register the forward hook on model.cnn[cnnid], run the images x through the model and keep "
+                "output[:, filterid] (detached).")
+        return Verdict(False, f"the activations of model.cnn[{layer}] differ from the reference by "
+                              f"{100 * min(err, 99.99):.1f}%: {hint}", figures)
+    return verify
+
+
+def _visualization_gain(student, reference, ctx: Context, key: str = "visualizations"):
+    """(problem, student's mean activation, reference's, the noise start's) of the filter."""
+    problem = _usable(student, key, reference[key].shape, "filter_visualizations")
+    if problem:
+        return problem, None, None, None
+    import torch
+
+    generator = torch.Generator().manual_seed(12345)
+    noise = torch.rand(reference[key].shape, generator=generator).numpy()
+    acts = [ctx.layer_activation(a.astype(np.float32), FILTER_LAYER, FILTER_ID)
+            for a in (student[key], reference[key], noise)]
+    if not all(np.isfinite(a).all() for a in acts):
+        return "the model's activations of your visualizations are not finite.", None, None, None
+    return None, *(float(a.mean()) for a in acts)
+
+
+def _verify_raises(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    problem, got, ref, start = _visualization_gain(student, reference, ctx)
+    if problem:
+        return Verdict(False, problem)
+    figures = (Figure("visualization (image 0)", _display(student["visualizations"][0]),
+                      _display(reference["visualizations"][0])),)
+    needed = start + FILTER_RAISE_SHARE * (ref - start)
+    if got >= needed:
+        return Verdict(True, f"your visualizations raise the filter's mean activation from about {start:.3f} (noise) "
+                             f"to {got:.3f}.", figures)
+    return Verdict(False, f"your visualizations give the filter a mean activation of {got:.3f}; noise gives about "
+                          f"{start:.3f} and {FILTER_ITERATIONS} Adam steps should reach at least {needed:.3f}: "
+                          "maximise the activation (minimise -activation[:, filterid].sum()) with "
+                          "torch.optim.Adam([image], lr=lr) for `iteration` steps.", figures)
+
+
+def _display(image: np.ndarray) -> np.ndarray:
+    """``(3, H, W)`` float -> uint8 ``(H, W, 3)`` after HW9's min-max normalisation."""
+    shown = _normalize(image.transpose(1, 2, 0), None)
+    return np.round(shown * 255).astype(np.uint8)
+
+
+def _verify_from_noise(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    shape = reference["visualizations"].shape
+    for key in ("visualizations", "visualizations_other"):
+        problem = _usable(student, key, shape, "filter_visualizations")
+        if problem:
+            return Verdict(False, problem)
+    a, b = student["visualizations"], student["visualizations_other"]
+    if float(a.std()) < 1e-6:
+        return Verdict(False, "your visualizations are constant images; start from noise and optimise it.")
+    x = ctx.X[FILTER_IMAGES].numpy()
+    err = norm_relative_error(b, a)
+    if err <= tol.rtol:
+        return Verdict(True, "your visualizations do not depend on the input images: they start from noise.")
+    hint = ("they look like the input images: HW9's code optimises the real images; start from "
+            "torch.rand_like(x) instead." if cosine(a - a.mean(), x - x.mean()) > 0.5 else
+            "start from torch.rand_like(x) (the same random seed must give the same visualization whatever x holds).")
+    return Verdict(False, f"called twice with the same random seed and different images, your visualizations "
+                          f"differ by {100 * min(err, 99.99):.1f}%: {hint}")
+
+
+def _verify_hooks(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    left = int(np.asarray(student.get("hooks_left", -1)))
+    if left == 0:
+        return Verdict(True, "no hook is left on the model.")
+    return Verdict(False, f"{left} hook(s) left registered on the model after your function returned: call "
+                          "handle.remove() in a finally: block.")
+
+
+def _verify_ig(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    r = reference["attributions"]
+    problem = _usable(student, "attributions", r.shape, "generate_integrated_gradients returned")
+    if problem:
+        return Verdict(False, problem)
+    s = student["attributions"]
+    figures = (Figure("attributions, summed over RGB", s.sum(0), r.sum(0), "heatmap"),)
+    err = norm_relative_error(s, r)
+    if err <= tol.rtol:
+        return Verdict(True, f"matches the reference (relative difference {err:.1e}).", figures)
+    x = ctx.X[IG_IMAGE].numpy().astype(np.float64)
+    hint = ("multiply the mean path gradient by (input_image - baseline)." if
+            norm_relative_error(s * x, r) < 0.5 else
+            "use alpha = k / steps for k = 1 .. steps (the path ends at the image), the gradient of the target "
+            "class's logit, and multiply the mean gradient by (input_image - baseline), baseline = zeros.")
+    return Verdict(False, f"differs from the reference by {100 * min(err, 99.99):.1f}%: {hint}", figures)
+
+
+def _verify_completeness(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+    problem = _usable(student, "attributions", reference["attributions"].shape,
+                      "generate_integrated_gradients returned")
+    if problem:
+        return Verdict(False, problem)
+    x = ctx.X[IG_COMPLETE_IMAGE:IG_COMPLETE_IMAGE + 1].numpy()
+    target = int(ctx.y[IG_COMPLETE_IMAGE])
+    delta = float(ctx.logit(x, target)[0] - ctx.logit(np.zeros_like(x), target)[0])
+    total = float(student["attributions"].astype(np.float64).sum())
+    if not np.isfinite(delta) or not np.isfinite(total):
+        return Verdict(False, "the sum of your attributions is not finite.")
+    if abs(total - delta) <= tol.rtol * abs(delta) + tol.atol:
+        return Verdict(True, f"completeness holds: your attributions sum to {total:.3f}, F(x) - F(baseline) = "
+                             f"{delta:.3f} ({IG_COMPLETE_STEPS} steps).")
+    return Verdict(False, f"your attributions sum to {total:.3f} but F(x) - F(baseline) = {delta:.3f} with "
+                          f"{IG_COMPLETE_STEPS} steps: integrated gradients are (x - baseline) times the mean gradient "
+                          "of the target logit along the path, so they add up to the change of the logit.")
+
+
+def _verify_untouched(key: str, image):
+    def verify(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
+        return _untouched(student, image(ctx).numpy(), key)
+    return verify
+
+
+CHECKS = (
+    Check("saliency_reference", SALIENCY_PROBE, 2, "saliency maps of 4 images match the reference",
+          _verify_saliency, Tolerance(rtol=2e-2)),
+    Check("saliency_normalized", SALIENCY_PROBE, 1, "each saliency map is normalised to [0, 1]",
+          _verify_saliency_normalized, Tolerance(atol=1e-4)),
+    Check("saliency_input_untouched", SALIENCY_PROBE, 0.5, "compute_saliency_maps leaves x as it was",
+          _verify_untouched("x", lambda ctx: ctx.X[SALIENCY_IMAGES]), side_effect=True),
+    Check("smooth_grad_zero_noise", SMOOTH_ZERO_PROBE, 1.5, "SmoothGrad without noise is the saliency map",
+          _verify_smooth_zero, Tolerance(rtol=2e-2)),
+    Check("smooth_grad_statistics", SMOOTH_STATS_PROBE, 2, "SmoothGrad agrees with the reference in expectation",
+          _verify_smooth_stats, Tolerance(atol=1e-6)),
+    Check("smooth_grad_input_untouched", SMOOTH_ZERO_PROBE, 0.5, "smooth_grad leaves x as it was",
+          _verify_untouched("x", lambda ctx: ctx.X[SMOOTH_ZERO_IMAGE]), side_effect=True),
+    Check("filter_activations", FILTER_PROBE, 1.5, "the activations of model.cnn[6] match the reference",
+          _verify_activations(FILTER_LAYER), Tolerance(rtol=1e-3)),
+    Check("filter_activations_cloned", FILTER_BN_PROBE, 1,
+          "the activations of model.cnn[7] (before its in-place ReLU) match the reference",
+          _verify_activations(FILTER_BN_LAYER), Tolerance(rtol=1e-3)),
+    Check("filter_visualization_raises", FILTER_PROBE, 1.5, "the filter visualization raises the filter's activation",
+          _verify_raises),
+    Check("filter_visualization_from_noise", FILTER_PROBE, 1, "the filter visualization starts from noise",
+          _verify_from_noise, Tolerance(rtol=2e-2)),
+    Check("filter_hooks_removed", FILTER_PROBE, 0.5, "no forward hook is left on the model", _verify_hooks,
+          side_effect=True),
+    Check("filter_input_untouched", FILTER_PROBE, 0.5, "filter_explanation leaves x as it was",
+          _verify_untouched("x", lambda ctx: ctx.X[FILTER_IMAGES]), side_effect=True),
+    Check("ig_reference", IG_PROBE, 2, "integrated gradients (8 steps) match the reference", _verify_ig,
+          Tolerance(rtol=1e-2)),
+    Check("ig_completeness", IG_COMPLETE_PROBE, 1.5, "the attributions (48 steps) sum to F(x) - F(baseline)",
+          _verify_completeness, Tolerance(rtol=IG_COMPLETE_RTOL, atol=0.02)),
+    Check("ig_input_untouched", IG_PROBE, 0.5, "generate_integrated_gradients leaves input_image as it was",
+          _verify_untouched("input_image", lambda ctx: ctx.X[IG_IMAGE:IG_IMAGE + 1]), side_effect=True),
+    *quiz_checks(QUESTIONS, variable="ANSWERS", points=0.5),
+)
+
+
+
+def check_demo(printed: str) -> None:
+    """What the issue promises offline: all five methods explain the 10 images (and LIME batches its calls)."""
+    promised = {
+        "LIME": "10 explanations of",
+        "saliency": "saliency maps: (10, 128, 128)",
+        "SmoothGrad": "SmoothGrad maps: (10, 3, 128, 128)",
+        "filter explanation of cnn[6]": "cnn[6] filter 0: activation maps (10, 128, 128), filter visualizations (10, 3, 128, 128)",
+        "filter explanation of cnn[23]": "cnn[23] filter 0: activation maps (10, 32, 32), filter visualizations (10, 3, 128, 128)",
+        "integrated gradients": "integrated gradients: (10, 3, 128, 128)",
+    }
+    missing = [name for name, text in promised.items() if text not in printed]
+    assert not missing, f"the notebook did not show: {', '.join(missing)}"
+    assert "10 calls of the model for 10 explanations" in printed, "LIME's predict must batch each explanation's samples"
+
+
+ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context, wrong=examples.WRONG,
+                        one_bug=examples.ONE_BUG, variants=examples.VARIANTS, check_demo=check_demo)
