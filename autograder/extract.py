@@ -45,6 +45,8 @@ def read_notebook(path: str | Path) -> dict:
     except json.JSONDecodeError as err:
         raise UnreadableNotebook(f"the file is not a valid notebook (JSON error at line {err.lineno}, column "
                                  f"{err.colno}: {err.msg}). Was it saved completely?") from None
+    except RecursionError:
+        raise UnreadableNotebook("the file is nested too deeply to be a notebook.") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise UnreadableNotebook("the file is JSON but not a Jupyter notebook (no list of cells).")
     return nb

@@ -7,8 +7,9 @@
 Every example is the student release (``notebooks/``) with its solution cells filled in from the assignment's
 checks module (``wrong``, ``one_bug`` and ``variants`` of its :class:`~autograder.check.Assignment`):
 
-- ``perfect``: the solution code; ``wrong``: every function with its ``wrong`` body; ``unparseable``: a truncated
-  file; ``one_bug``: the solution with the ``one_bug`` bodies;
+- ``perfect``: the solution code; ``slow_perfect``: the same, each of its cells sleeping 1.5 s (slow but honest:
+  full marks); ``wrong``: every function with its ``wrong`` body; ``unparseable``: a truncated file;
+  ``one_bug``: the solution with the ``one_bug`` bodies;
 - ``variant_<name>``: the solution with a :class:`~autograder.check.Variant`'s bodies (known-correct and
   known-wrong ways of writing a function, with the checks each must lose);
 - ``hostile_<attack>``: ``one_bug`` plus one attack from the generic library (:mod:`.attacks`), the same for
@@ -59,6 +60,11 @@ def fill(solution: str, body: str | tuple[str, ...] | None = None, prelude: str 
         return (_indented(prelude, indent) if prelude and i == 0 else "") + new
     filled = _REGION.sub(replace, solution)
     return filled.rstrip("\n") + (f"\n\n\n{after.strip()}" if after else "")
+
+
+#: Appended to every solution cell of ``slow_perfect``: an honest solution that is slow (the grader's deadline is per
+#: submission, so it must still get every point, next to hostile neighbours).
+SLOW_CELL = "import time\n\ntime.sleep(1.5)  # slow, but honest"
 
 
 def _notebook(release: dict, sources: dict[str, str], drop: tuple[str, ...] = ()) -> str:
@@ -120,6 +126,7 @@ def generate(assignment_id: str) -> dict[str, str]:
         "wrong.ipynb": _notebook(release, {k: fill(v, assignment.wrong[k]) for k, v in solved.items()}),
     }
     examples["unparseable.ipynb"] = examples["perfect.ipynb"][: len(examples["perfect.ipynb"]) // 2]
+    examples["slow_perfect.ipynb"] = _notebook(release, {k: fill(v, after=SLOW_CELL) for k, v in solved.items()})
     for name, variant in assignment.variants.items():
         examples[f"variant_{name}.ipynb"] = _notebook(
             release, {**perfect, **{k: fill(solved[k], b) for k, b in variant.bodies.items()}})

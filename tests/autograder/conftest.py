@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def reference_cache(shared_dir):
     """Reference outputs cached once per session (not in the user's cache); computed on first use."""
     mp = pytest.MonkeyPatch()
     mp.setenv("AUTOGRADER_CACHE", str(shared_dir / "reference-cache"))
+    mp.setenv("AUTOGRADER_STATE", str(shared_dir / "reference-digests"))
     mp.setenv("HWLIB_NO_NETWORK", "1")
     yield shared_dir / "reference-cache"
     mp.undo()
@@ -80,6 +82,8 @@ class Batch:
     results: dict
     csv: str
     leaked: list | None     # what reached the leak listener (None: this worker did not run the batch)
+    elapsed: float          # seconds the batch took when it was graded (once per session)
+    submissions: int
 
 
 def grade_examples(shared_dir: Path, assignment) -> Batch:
@@ -87,6 +91,7 @@ def grade_examples(shared_dir: Path, assignment) -> Batch:
     xdist workers; the hostile examples only where the sandbox has namespaces)."""
     out = shared_dir / f"examples-batch-{assignment.id}"
     leaked_file = shared_dir / f"examples-batch-{assignment.id}-leaks.json"
+    elapsed_file = shared_dir / f"examples-batch-{assignment.id}-seconds.json"
     with file_lock(shared_dir / f"examples-batch-{assignment.id}.lock"):
         from autograder.reference import reference_outputs
 
@@ -97,6 +102,7 @@ def grade_examples(shared_dir: Path, assignment) -> Batch:
         fresh = not leaked_file.exists()
         with file_lock(shared_dir / "leak-port.lock"):
             listener = LeakListener(LEAK_PORT) if fresh else None
+            start = time.monotonic()
             try:
                 results = grade_batch(submissions, assignment, out / "grades.csv", out / "feedback", workers=2,
                                       limits=TEST_LIMITS, device="cpu", log=lambda *_: None)
@@ -104,8 +110,9 @@ def grade_examples(shared_dir: Path, assignment) -> Batch:
                 if listener:
                     listener.close()
                     leaked_file.write_text(json.dumps([r.decode("latin-1") for r in listener.received]))
+                    elapsed_file.write_text(json.dumps(time.monotonic() - start))
     return Batch(out, {r.student: r for r in results}, (out / "grades.csv").read_text(),
-                 json.loads(leaked_file.read_text()))
+                 json.loads(leaked_file.read_text()), json.loads(elapsed_file.read_text()), len(submissions))
 
 
 @pytest.fixture(scope="session")

@@ -8,23 +8,36 @@ from autograder.assignments import examples_dir, registered, repo_root
 from autograder.examples.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS
 from autograder.sandbox import isolation
 
-from autograder_helpers import needs_namespaces
+from autograder_helpers import TEST_LIMITS, needs_namespaces
 
 ASSIGNMENTS = registered()
 IDS = [a.id for a in ASSIGNMENTS]
 
-# What each infrastructure attack's feedback must say (somewhere in its check messages or notes), any assignment.
+# What each infrastructure attack's feedback must say (somewhere in its check messages, notes or output), any
+# assignment. The others must only gain nothing.
 INFRASTRUCTURE_MESSAGES = {
     "infinite_loop": "did not finish within the time limit",
+    "holds_pipes": "did not finish within the time limit",
+    "outlives_turn": "did not finish within the time limit",
+    "hangs_every_cell": "did not finish within the time limit",
     "memory_bomb": "MemoryError",
+    "shared_memory_bomb": "ran out of memory",
     "os_exit": "ended the process (exit code 0)",
+    "forged_step_then_exit": "ended the process (exit code 3)",
     "deletes_function": "is not defined",
     "forges_results": "garbled the grader's result channel",
+    "surrogate_text": "broken text",
+    "forged_message_types": "could not be read",
+    "poisons_reference_cache": "reference files poisoned: 0",
+    "keyring_message": "keyring messages found: none",
+    "home_leftover": "leftover files found: none",
 }
+# Deadline and start-up of the bound on a whole batch (TEST_LIMITS' deadline per submission, 2 workers).
+BATCH_START_UP_S = 240
 
 
 def text(result):
-    return "\n".join([c.message for c in result.checks] + result.notes)
+    return "\n".join([c.message for c in result.checks] + result.notes + [result.output_tail])
 
 
 def points(result):
@@ -48,10 +61,23 @@ def test_every_example_is_graded_with_the_csv_columns(graded):
     assert all(float(line.split(",")[-1]) == assignment.max_points for line in lines[1:])
 
 
-def test_perfect_gets_every_point(graded):
+@pytest.mark.parametrize("example", ["perfect", "slow_perfect"])
+def test_perfect_and_slow_but_honest_get_every_point(graded, example):
     assignment, batch = graded
-    result = batch.results["perfect"]
+    result = batch.results[example]
     assert result.total == result.max == assignment.max_points > 0, text(result)
+
+
+@needs_namespaces
+def test_the_batch_of_every_attack_finishes_in_time_and_leaves_no_process(graded):
+    """Every hostile example next to honest ones, 2 workers: one row each (checked above) and the whole batch
+    within (submissions / workers) x deadline + start-up; no process of a sandbox uid outlives it."""
+    from autograder.sandbox.parent import given_uids, processes_of
+
+    _, batch = graded
+    bound = -(-batch.submissions // 2) * TEST_LIMITS.timeout_s + BATCH_START_UP_S
+    assert batch.elapsed <= bound, f"{batch.submissions} submissions took {batch.elapsed:.0f} s (bound {bound:.0f} s)"
+    assert processes_of(given_uids()) == []
 
 
 def test_one_bug_gets_partial_credit_and_is_told_what(graded):

@@ -520,38 +520,5 @@ def test_reference_pictures_on_the_page_cannot_be_handed_in(assignment, graded):
     assert tried or not any(f.kind == "rgb" for f in shown)
 
 
-# ------------------------------------------------------------------------------------------------- must show
-
-@needs_namespaces
-def test_a_batch_of_every_attack_with_honest_neighbours(assignment, tmp_path):
-    """Every hostile example of the infrastructure assignment, with perfect, one_bug and a slow but honest correct
-    solution, 2 workers, through the command line: exit 0, one row each, honest ones at full marks, no hostile
-    example above one_bug (which it is built on), no process of a sandbox uid left, and the whole batch within
-    (submissions / workers) x deadline + start-up."""
-    from autograder.cli import main
-
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for path in examples_dir(assignment).glob("hostile_*.ipynb"):
-        shutil.copy(path, folder)
-    for name in ("perfect", "one_bug"):
-        shutil.copy(example(assignment, name), folder)
-    slow = json.loads(example(assignment, "perfect").read_text())
-    for cell in slow["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in assignment.functions:
-            cell["source"] = "".join(cell["source"]) + "\n\nimport time\ntime.sleep(2)  # slow, but honest\n"
-    (folder / "slow_honest.ipynb").write_text(json.dumps(slow))
-    count, workers, deadline, start_up = len(list(folder.glob("*.ipynb"))), 2, 15, 240
-    start = time.monotonic()
-    code = main(["grade", str(folder), "--assignment", assignment.id, "--out", str(tmp_path / "grades.csv"),
-                 "--workers", str(workers), "--timeout", str(deadline), "--memory-mb", "2048", "--device", "cpu"])
-    elapsed = time.monotonic() - start
-    rows = {line.split(",")[0]: line.split(",") for line in (tmp_path / "grades.csv").read_text().splitlines()[1:]}
-    assert code == 0 and len(rows) == count
-    total = {name: float(row[-2]) for name, row in rows.items()}
-    assert total["perfect"] == total["slow_honest"] == assignment.max_points, rows
-    above = {n: t for n, t in total.items() if n.startswith("hostile_") and t > total["one_bug"]}
-    assert not above, above
-    assert processes_of(given_uids()) == []
-    print(f"batch of {count} submissions: {elapsed:.0f} s, bound {-(-count // workers) * deadline + start_up} s")
-    assert elapsed <= -(-count // workers) * deadline + start_up, elapsed
+# The must-show batch (every hostile example next to perfect, one_bug and a slow but honest solution, 2 workers,
+# within the time bound, no process left) is the registry-wide example batch: see test_grading_examples.py.
