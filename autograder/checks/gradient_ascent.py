@@ -438,6 +438,7 @@ def _verify_ascent_probabilities(student, reference, ctx: Context, tol: Toleranc
     if not np.isfinite(expected).all():
         return Verdict(False, "the model's outputs for your images are not finite: return images with pixel values "
                               "in [0, 1].")
+    probs = probs.astype(np.float64)
     diff = float(np.abs(probs - expected).max())
     if diff <= tol.atol:
         return Verdict(True, "probabilities are the model's softmax for each of your images.")
