@@ -242,12 +242,20 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
     """Grade ``submissions`` (see the module docstring); returns one result per submission, sorted by student
     (``graded=False`` for those the grader failed on)."""
     feedback, out_csv = Path(feedback), Path(out_csv)
-    reference = reference_outputs(assignment, store=True)
-    context = assignment.make_context("cpu")
-    self_check(assignment, reference, context)
     key, level = cache_key(assignment), isolation()
     done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
     todo = [s for s in submissions if s.student not in done]
+    sandboxes = [Sandbox(slot, level, limits.threads) for slot in range(workers if todo else 0)]
+    for sandbox in sandboxes:   # the launchers import torch and build the context while this process does too
+        sandbox.warm_up(assignment.id, device)
+    try:
+        reference = reference_outputs(assignment, store=True)
+        context = assignment.make_context("cpu")
+        self_check(assignment, reference, context)
+    except BaseException:
+        for sandbox in sandboxes:
+            sandbox.close()
+        raise
     log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
         f"with {workers} worker(s), isolation: {level}, device: {device}.")
     weak = enforcement(level, device)
@@ -257,7 +265,6 @@ def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: 
         print(warning, file=sys.stderr)
     bar = Progress(len(todo), desc=assignment.id, already=len(done))   # on a terminal only
     log = bar.wrap(log)
-    sandboxes = [Sandbox(slot, level, limits.threads) for slot in range(workers)]
     free: queue.Queue[Sandbox] = queue.Queue()
     for sandbox in sandboxes:
         free.put(sandbox)

@@ -50,7 +50,8 @@ def receive_message(sock: socket.socket, want_fds: int = 0) -> tuple[dict | None
     return json.loads(body), fds
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, preload: tuple[str, str] | None = None) -> None:
+    """Serve fork requests on ``control_fd``; ``preload`` = (assignment id, device) builds that context at once."""
     import torch
 
     torch.set_num_threads(1)  # no thread pool exists when we fork
@@ -61,6 +62,8 @@ def main(control_fd: int) -> None:
 
     sock = socket.socket(fileno=control_fd)
     contexts = {}
+    if preload is not None:
+        contexts[tuple(preload)] = load_assignment(preload[0]).make_context(preload[1])
     while True:
         request, fds = receive_message(sock, want_fds=4)
         if request is None:

@@ -285,13 +285,19 @@ class Sandbox:
     def turn(self, limits: Limits) -> Turn:
         return Turn(self, limits)
 
-    def _start(self) -> None:
+    def warm_up(self, assignment_id: str | None = None, device: str = "cpu") -> None:
+        """Start the launcher now (it imports torch and, given ``assignment_id``, builds that assignment's context
+        at once), so that its start-up overlaps with whatever the caller does before the first run."""
+        if self.process is None or self.process.poll() is not None:
+            self._start((assignment_id, device) if assignment_id else None)
+
+    def _start(self, preload: tuple[str, str] | None = None) -> None:
         import hwlib
 
         parents = sorted({str(Path(p).resolve().parents[n]) for p, n in ((__file__, 2), (hwlib.__file__, 1))})
         ours, theirs = socket.socketpair()
         bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.sandbox.launcher import main; "
-                     f"main({theirs.fileno()})")
+                     f"main({theirs.fileno()}, {preload!r})")
         log = open(os.path.join(self.scratch, "launcher.log"), "ab")
         self.process = subprocess.Popen([sys.executable, "-I", "-B", "-c", bootstrap], stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.scratch,
