@@ -64,7 +64,9 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     X = torch.randn(args.batch, 3, args.size, args.size, generator=gen).to(device)
     y = torch.randint(0, len(class_names), (args.batch,), generator=gen).to(device)
-    ours = solution_function("02_network_visualization", "network_visualization.ipynb", "compute_saliency_maps")
+    from autograder.checks.network_visualization import ASSIGNMENT
+
+    ours = solution_function(ASSIGNMENT.id, ASSIGNMENT.notebook, "compute_saliency_maps")
 
     times, maps = timed_side_by_side({
         "reference (batched)": lambda: ours(X, y, model),
