@@ -71,10 +71,11 @@ def _roots() -> dict[str, Path]:
             "data": data_dir().resolve()}
 
 
-def code_fingerprint() -> dict[str, str]:
+def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
     """``{file: sha256}`` of what a verdict depends on, as imported by this process after grading set-up: the
-    autograder and hwlib modules it loaded (client-only modules aside), the offline weights, and torch's and
-    numpy's versions. The client sends its fingerprint with every task; a worker whose files differ refuses."""
+    autograder and hwlib modules it loaded (client-only modules and other assignments' checks aside), the
+    offline weights, and torch's and numpy's versions. The client sends its fingerprint with every task; a worker
+    whose files differ refuses."""
     import sys
 
     import numpy as np
@@ -86,8 +87,10 @@ def code_fingerprint() -> dict[str, str]:
     for name, module in list(sys.modules.items()):
         parts = name.split(".")
         path = getattr(module, "__file__", None)
-        if parts[0] in ("autograder", "hwlib") and path and not (parts[0] == "autograder" and len(parts) > 1 and
-                                                                 parts[1] in _CLIENT_ONLY):
+        other_checks = assignment is not None and name.startswith("autograder.checks.") and \
+            name != assignment.make_context.__module__
+        if parts[0] in ("autograder", "hwlib") and path and not other_checks and \
+                not (parts[0] == "autograder" and len(parts) > 1 and parts[1] in _CLIENT_ONLY):
             path = Path(path).resolve()
             for top in (parts[0], "data"):   # hwlib.data is installed from the repository's data/ folder
                 if path.is_relative_to(roots[top]):
@@ -342,7 +345,7 @@ def grade_task(student: str, shown: str, data: bytes, assignment_id: str, refere
 
     Returns:
         ``{"result": SubmissionResult JSON, "html": feedback page, "failure": None or why the grader failed,
-        "seconds": grading time, "worker": host name}``.
+        "seconds": grading time, "cpu_s": CPU time it took here (see :func:`_cpu_seconds`), "worker": host}``.
     Raises:
         RuntimeError: this worker cannot grade (different grader files, no GPU for ``cuda``); the client gives
         the submission a row of zeros marked not graded.
@@ -368,11 +371,29 @@ def grade_task(student: str, shown: str, data: bytes, assignment_id: str, refere
         path = Path(folder) / "submission.ipynb"
         path.write_bytes(data)
         with state.sandbox(isolation(), limits.threads) as sandbox:
+            cpu = _cpu_seconds(sandbox)
             result, figures, failure = _grade_one(Submission(student, path), assignment, reference, context,
                                                   grader_key, limits, device, sandbox)
+            cpu = _cpu_seconds(sandbox) - cpu
     result.submission = shown
     return {"result": result.to_json(), "html": _page(result, figures), "failure": failure,
-            "seconds": time.monotonic() - start, "worker": socket.gethostname()}
+            "seconds": time.monotonic() - start, "cpu_s": cpu, "worker": socket.gethostname()}
+
+
+def _cpu_seconds(sandbox) -> float:
+    """CPU time so far of this process (all its threads) and of the sandbox's launcher with the children it reaped
+    (every submission's processes): the first task of a worker includes the launcher's start-up."""
+    import psutil
+
+    total = sum(psutil.Process().cpu_times()[:2])
+    process = getattr(sandbox, "process", None)
+    if process is not None:
+        try:
+            times = psutil.Process(process.pid).cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            pass
+    return total
 
 
 def worker_report(device: str = "cpu") -> dict:
@@ -471,7 +492,7 @@ def grade_distributed(submissions: list[Submission], assignment: Assignment, out
     reference = reference_outputs(assignment, store=True)
     context = assignment.make_context("cpu")
     self_check(assignment, reference, context)
-    key, fingerprint = cache_key(assignment), code_fingerprint()
+    key, fingerprint = cache_key(assignment), code_fingerprint(assignment)
     done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
     todo = [s for s in submissions if s.student not in done]
     client.wait_for_workers(1, timeout=300)
@@ -559,7 +580,7 @@ def grade_distributed(submissions: list[Submission], assignment: Assignment, out
             if future.status == "finished":
                 reply = future.result()
                 finish(submission, SubmissionResult.from_json(reply["result"]), reply["html"], reply["failure"],
-                       f"  ({reply['seconds']:.1f} s on {reply['worker']})")
+                       f"  ({reply['seconds']:.1f} s, {reply['cpu_s']:.2f} s CPU on {reply['worker']})")
             elif _lost(future) and attempts[submission.student] < RESUBMIT:
                 log(f"  {submission.student}: lost with its worker; submitted again")
                 stream.add(submit(submission))

@@ -1,6 +1,6 @@
 """A progress bar for long batches: graded / failed / remaining and an ETA, for the local pool and the cluster.
 
-    bar = Progress(len(todo), desc="02_network_visualization", already=len(done))
+    bar = Progress(len(todo), desc=assignment.id, already=len(done))
     log = bar.wrap(log)              # log lines print above the bar instead of through it
     ...  bar.update(ok=True)  # one per finished submission (ok=False: the grader failed, graded next run)
     bar.close()

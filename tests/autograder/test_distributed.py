@@ -86,7 +86,10 @@ def test_every_result_and_page_is_written_once_by_the_client(graded):
 @needs_namespaces
 def test_an_interrupted_run_resumes_only_the_missing_submission(assignment, client, tmp_path, monkeypatch):
     # other work on hwlib changes the grader's key (and so invalidates every result) at any time: pin it here
-    monkeypatch.setattr("autograder.reference.cache_key", lambda a: "pinned-key")
+    from autograder.reference import cache_key
+
+    pinned = cache_key(assignment)
+    monkeypatch.setattr("autograder.reference.cache_key", lambda a: pinned)
     folder = tmp_path / "in"
     folder.mkdir()
     for name in ("perfect", "wrong"):
@@ -167,6 +170,27 @@ def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(assignment, client,
     while time.monotonic() < end and any(alive(p) for p in killed["launchers"]):
         time.sleep(0.5)
     assert killed["launchers"] and not any(alive(p) for p in killed["launchers"])
+    # ... and its submissions' control groups are gone (removed by the worker that started after it)
+    from autograder.sandbox import cgroups
+
+    usable, _ = cgroups.probe()
+    assert not [g for where in usable.values() for g in where.base.glob(f"autograder-{killed['pid']}-*")]
+
+
+def test_grade_command_passes_the_scheduler_on(assignment, tmp_path, monkeypatch):
+    from autograder import cli
+
+    calls = []
+    monkeypatch.setattr("autograder.distributed.grade_on_scheduler",
+                        lambda scheduler, submissions, *rest: calls.append((scheduler, submissions)) or [])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(examples_dir(assignment) / "wrong.ipynb", folder)
+    argv = ["grade", str(folder), "--assignment", assignment.id, "--out", str(tmp_path / "g.csv")]
+    assert cli.main([*argv, "--scheduler", "local:2"]) == 1    # (no rows came back from the stand-in)
+    assert calls[0][0] == "local:2" and [s.student for s in calls[0][1]] == ["wrong"]
+    with pytest.raises(SystemExit, match="--workers"):
+        cli.main([*argv, "--scheduler", "local:2", "--workers", "2"])
 
 
 def test_scheduler_argument():
