@@ -268,3 +268,16 @@ def test_saliency_is_the_loss_gradient_of_each_image(solution, ctx):
     grads = Saliency(lambda z: -F.log_softmax(model(z), dim=1)).attribute(x.clone(), target=y, abs=True).amax(1)
     low, high = grads.amin((1, 2), keepdim=True), grads.amax((1, 2), keepdim=True)
     torch.testing.assert_close(ours, (grads - low) / (high - low), rtol=1e-4, atol=1e-4)
+
+
+def test_quiz_hidden_cells_run_one_question_each():
+    """The solution's quiz cells are quiz.hidden_cell_source's text, one per question, worth that question's points."""
+    import json
+
+    nb = json.loads(solution_notebook(A).read_text())
+    cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"]
+             if c["metadata"].get("nbgrader", {}).get("grade")}
+    for n in cp.QUESTIONS:
+        cell = cells[f"test_ANSWERS_q{n:02d}"]
+        assert "".join(cell["source"]) == quiz.hidden_cell_source(A.id, n)
+        assert cell["metadata"]["nbgrader"]["points"] == check(f"quiz_q{n:02d}").points

@@ -19,16 +19,18 @@ A question is right when the chosen set of options equals the reference set exac
 the quiz gives partial credit question by question). An unanswered question, a letter that is not an option, or a
 value of another type fails that question only. ANSWERS that is not a dict fails every question with one message.
 
-nbgrader: the solution notebook's hidden cell for the quiz ends with :func:`quiz_score`; its value (the points
-earned) is the cell's output, which ``nbgrader autograde`` reads as partial credit (a grade cell whose output is a
-number between 0 and its ``points``; nbgrader 0.9 ``utils.determine_grade``), so both graders give the same points::
+nbgrader scores a grade cell all or nothing, so the solution notebook has **one hidden cell per question**, each
+with that question's points, running only that question's check (the registry's tests require one
+``run_hidden_checks`` call per grade cell, with the cell's points equal to its checks' points);
+:func:`hidden_cell_source` writes its source::
 
     ### BEGIN HIDDEN TESTS
-    from autograder.checks.quiz import quiz_score
-    quiz_score("04_cnn_explanation", "ANSWERS", globals())
+    from autograder.notebook_checks import run_hidden_checks
+    run_hidden_checks("04_cnn_explanation", "ANSWERS", globals(), checks=["quiz_q01"])
     ### END HIDDEN TESTS
 
-(that cell's nbgrader ``points`` must equal the sum of the quiz checks' points).
+:func:`quiz_score` is the single-cell alternative (the cell's value is nbgrader's partial credit); it gives the same
+points, but the registry's hidden-cell test does not accept a grade cell without ``run_hidden_checks``.
 """
 from __future__ import annotations
 
@@ -148,6 +150,14 @@ def quiz_checks(questions: Mapping[int, int] | Sequence[int], variable: str = "A
     probe = Probe(probe_name, variable, _quiz_probe(questions, variable), callable=False)
     return tuple(Check(f"quiz_{question_key(n)}", probe, points, f"question {n} of the quiz",
                        _verify_question(n, k, variable)) for n, k in questions.items())
+
+
+def hidden_cell_source(assignment_id: str, number: int, variable: str = "ANSWERS") -> str:
+    """The source of question ``number``'s hidden cell in a solution notebook (its points: the question's)."""
+    return ("### BEGIN HIDDEN TESTS\n"
+            "from autograder.notebook_checks import run_hidden_checks\n"
+            f'run_hidden_checks("{assignment_id}", "{variable}", globals(), checks=["quiz_{question_key(number)}"])\n'
+            "### END HIDDEN TESTS")
 
 
 def quiz_score(assignment_id: str, variable: str, namespace: dict) -> float:
