@@ -17,6 +17,7 @@ from .check import Assignment
 CHECK_MODULES = {
     "01_gradient_ascent": "autograder.checks.gradient_ascent",
     "02_network_visualization": "autograder.checks.network_visualization",
+    "03_adversarial_examples": "autograder.checks.adversarial_examples",
     "04_cnn_explanation": "autograder.checks.cnn_explanation",
     "05_bert_embeddings": "autograder.checks.bert_embeddings",
 }

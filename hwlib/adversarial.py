@@ -174,11 +174,12 @@ class ClassDifficulty:
         order = [c for c in np.argsort(-np.nan_to_num(self.median_epsilon, nan=-1.0), kind="stable")
                  if self.counts[c] > 0][:top]
         width = max([5] + [len(self.class_names[c]) for c in order])
-        lines = [f"{'class':<{width}} {'images':>6} {'median eps x 255':>16} {'fooled at max eps':>17}"]
+        lines = [f"{'class':<{width}} {'images':>6} {'median eps':>10} {'(x 255)':>7} {'fooled at max eps':>17}"]
         for c in order:
             med = self.median_epsilon[c]
-            lines.append(f"{self.class_names[c]:<{width}} {self.counts[c]:6d} "
-                         f"{'never' if np.isinf(med) else f'{med * 255:.1f}':>16} {self.fooled[c, -1]:17.0%}")
+            eps = ("never", "") if np.isinf(med) else (f"{med:.4f}", f"{med * 255:.1f}")
+            lines.append(f"{self.class_names[c]:<{width}} {self.counts[c]:6d} {eps[0]:>10} {eps[1]:>7} "
+                         f"{self.fooled[c, -1]:17.0%}")
         return "\n".join(lines)
 
 
