@@ -410,7 +410,7 @@ def _verify_gradient_fresh(student, reference, ctx: Context, tol: Tolerance) -> 
         problem = _output_problem(student, key, r.shape, what)
         if problem:
             return Verdict(False, problem)
-    first, second = student["gradient"], student["gradient_again"]
+    first, second = student["gradient"].astype(np.float64), student["gradient_again"].astype(np.float64)
     size, ref_size = float(np.linalg.norm(first)), float(np.linalg.norm(r))
     if _unchanged(first, ctx.gradient_images().numpy()) or not ref_size * 1e-8 <= size <= ref_size * 1e8:
         return Verdict(False, "not checked until compute_gradient returns a gradient (see the check above).")

@@ -70,6 +70,7 @@ class NormalizedClassifier(torch.nn.Module):
         self.register_buffer("mean", mean.view(1, -1, 1, 1).to(device))
         self.register_buffer("std", std.view(1, -1, 1, 1).to(device))
         self.check_range = bool(check_range)
+        self.eval()
 
     @property
     def channels(self) -> int:
