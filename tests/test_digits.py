@@ -167,3 +167,15 @@ def test_cnn_is_small_and_mode_independent():
     x = torch.rand(4, 1, 28, 28)
     torch.testing.assert_close(model.train()(x), model.eval()(x))
     assert 15_000 < sum(p.numel() for p in model.parameters()) < 25_000
+
+
+def test_online_unreadable_cached_file_is_removed_with_a_clear_error(empty_cache, monkeypatch):
+    """A cached file with MNIST's checksum but not an idx file (here: a wrong magic number) is removed and
+    reported; the next run downloads it anew."""
+    (img, _), (lab, _) = digits.MNIST_FILES["val"]
+    md5_img = _write_idx(empty_cache / "mnist" / img, 2049, np.zeros((2, 28, 28)))      # labels' magic
+    md5_lab = _write_idx(empty_cache / "mnist" / lab, 2049, np.zeros(2))
+    monkeypatch.setitem(digits.MNIST_FILES, "val", ((img, md5_img), (lab, md5_lab)))
+    with pytest.raises(hwlib.OfflineError, match="corrupt and was removed"):
+        hwlib.load_digits("online", "val")
+    assert not (empty_cache / "mnist" / img).exists()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..sources import OfflineError, fetch, resolve_with_fallback
+from ..sources import OfflineError, fetch, load_cached, resolve_with_fallback
 
 DIGIT_CLASS_NAMES = tuple(str(d) for d in range(10))
 SPLITS = ("train", "val")
@@ -120,8 +120,13 @@ def _fetch_checked(name: str, md5: str):
 
 def _online_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     (img_name, img_md5), (lab_name, lab_md5) = MNIST_FILES[split]
-    images = _read_idx(_fetch_checked(img_name, img_md5), magic=2051, ndim=3)
-    labels = _read_idx(_fetch_checked(lab_name, lab_md5), magic=2049, ndim=1)
+    images = load_cached(_fetch_checked(img_name, img_md5), lambda p: _read_idx(p, magic=2051, ndim=3),
+                         f"MNIST file {img_name}")
+    labels = load_cached(_fetch_checked(lab_name, lab_md5), lambda p: _read_idx(p, magic=2049, ndim=1),
+                         f"MNIST file {lab_name}")
+    if len(images) != len(labels):
+        raise OfflineError(f"MNIST {split}: {len(images)} images but {len(labels)} labels in the cache; delete "
+                           f"{img_name} and {lab_name} from it and try again.")
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)                    # N, 1, 28, 28
     return x, torch.from_numpy(labels.astype(np.int64))
 
