@@ -57,6 +57,7 @@ FOOLING_PATH_TOLERANCE = 0.15      # ||F - F_ref|| / ||F_ref - X|| of an image o
 FOOLING_STEP_COSINE = 0.99         # a recorded step's cosine with the trusted gradient of s_t at its start
 FOOLING_STEP_LENGTH = 0.01         # ... and its length's relative deviation from learning_rate
 FOOLING_RECORD_LIMIT = 48          # distinct images recorded per case (the reference needs at most 15)
+FOOLING_HUGE = 1e4                 # |value| of a returned image that is absurd (normalized pixels are within +-3)
 STEP_SEED, STEP_LEARNING_RATE = 0, 1.0
 STEP_L2_SHARE = 0.5                # l2_reg is chosen so the L2 term's gradient is half the score's (see Context)
 
@@ -500,6 +501,10 @@ def _analyse_fooling(student, reference, ctx: Context) -> list[dict]:
             case["problem"] = f"{case['name']}: {problem}"
             continue
         f = student[f"fooling_{k}"]
+        if np.abs(f).max() > FOOLING_HUGE:
+            case["problem"] = (f"{case['name']}: your image has values up to {np.abs(f).max():.1e}, far outside the "
+                               "range of normalized images: a fooling image stays close to X.")
+            continue
         scores = ctx.scores(f)
         if not _finite(scores):
             case["problem"] = (f"{case['name']}: the model's scores on your image are not finite (NaN or inf): its "
@@ -649,11 +654,14 @@ def _step_hint(step_s: np.ndarray, expected: np.ndarray, before: np.ndarray, ctx
     if norm_relative_error(step_s, expected + 2 * l2_part) < 0.01:
         return "the L2 penalty has the wrong sign: the objective is s_y(img) - l2_reg * ||img||_2^2."
     c = cosine(step_s, expected)
+    ratio = float(np.linalg.norm(step_s) / np.linalg.norm(expected))
+    if ratio > 100:
+        return f"your step is {ratio:.1e} times as long as the correct one: img's values are far too large."
     if c < -0.99:
         return "your step goes downhill: gradient ASCENT adds learning_rate * gradient."
     if c > 0.99:
-        return (f"it points the right way but has {np.linalg.norm(step_s) / np.linalg.norm(expected):.3g} times "
-                "the length: use the raw (unnormalized) gradient times learning_rate.")
+        return (f"it points the right way but has {ratio:.3g} times the length: use the raw (unnormalized) "
+                "gradient times learning_rate.")
     return ("take one step img += learning_rate * (gradient of s_y(img) - l2_reg * ||img||_2^2), with the raw "
             "(unnormalized) gradient.")
 
