@@ -1,8 +1,8 @@
 """Grading throughput: the local pool vs a Dask LocalCluster on the same submissions, and a paper estimate for a
 whole course (1,000 students x 5 notebooks) on 8, 32 and 128 workers.
 
-    nice python benchmarks/bench_scaling.py                              # 4 copies of perfect/one_bug/wrong
-    nice python benchmarks/bench_scaling.py --copies 8 --runs pool:1,pool:2,local:1,local:2
+    nice python benchmarks/bench_scaling.py --assignment 02             # 4 copies of perfect/one_bug/wrong
+    nice python benchmarks/bench_scaling.py --assignment 02 --copies 8 --runs pool:1,pool:2,local:1,local:2
 
 Every run grades the same submissions from scratch (``force``), offline, on the CPU, with the reference outputs
 already cached (their cold cost is measured once, first). For each run: wall time, submissions per minute over the
@@ -124,7 +124,8 @@ def client_cost(feedback: Path, repeats: int = 3) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default=None,
-                        help="assignment id (default: the first registered one with example submissions)")
+                        help="assignment id or its number, e.g. 02 (default: the first registered one with example "
+                             "submissions)")
     parser.add_argument("--copies", type=int, default=4, help="copies of each example submission (default 4)")
     parser.add_argument("--runs", default="pool:1,pool:2,local:1,local:2",
                         help="comma-separated pool:N (local pool, N workers) and local:N (LocalCluster, N workers)")
@@ -140,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     with_examples = [a for a in CHECK_MODULES if (examples_dir(load_assignment(a)) / "perfect.ipynb").is_file()]
     if not with_examples and not args.assignment:
         raise SystemExit("no registered assignment has example submissions yet")
-    assignment = load_assignment(args.assignment or with_examples[0])
+    chosen = args.assignment or with_examples[0]
+    matches = [a for a in CHECK_MODULES if a == chosen or a.startswith(f"{chosen}_")]
+    if len(matches) != 1:
+        raise SystemExit(f"--assignment {chosen}: expected one of {', '.join(CHECK_MODULES)} (or its number)")
+    assignment = load_assignment(matches[0])
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         tmp = Path(tmp)
