@@ -319,3 +319,28 @@ def test_linear_reference_is_the_closed_form(reference, context):
     x, y, w = context.digits.numpy(), context.digit_y.numpy(), context.weights.numpy()
     expected = np.clip(x + ae.LINEAR_EPS * np.sign(w[ae.LINEAR_TARGET] - w[y]).reshape(x.shape), 0, 1)
     np.testing.assert_allclose(reference["linear"]["adversarial"], expected, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------- the demo's promises
+
+DEMO = """\
+  after one step of 480/255:   0.067
+  after ten steps of 48/255:   0.994
+targeted attack, eps = 8/255: reached the target on 10/10 images; largest pixel change 8.00/255
+   standard training:  11.2 s | clean accuracy 92.2% | FGSM robust accuracy at eps=0.2: 0.0% | targeted ...
+adversarial training:  13.0 s | clean accuracy 85.5% | FGSM robust accuracy at eps=0.2: 30.6% | targeted ...
+robust accuracy gained: +30.6 points; clean accuracy lost: 6.7 points; time: 1.2x
+standard CNN, FGSM: the smallest eps that changes the class, per digit (hardest first)
+"""
+
+
+def test_check_demo_accepts_what_the_notebook_promises():
+    ae.check_demo(DEMO)
+
+
+@pytest.mark.parametrize("old, new", [("10/10 images", "8/10 images"), ("eps = 8/255", "eps = 16/255"),
+                                      ("eps=0.2: 30.6%", "eps=0.2: 5.0%"), ("0.994", "0.010"),
+                                      ("clean accuracy lost", "lost")])
+def test_check_demo_fails_when_a_promise_is_broken(old, new):
+    with pytest.raises(AssertionError):
+        ae.check_demo(DEMO.replace(old, new))
