@@ -53,7 +53,6 @@ from .sandbox import Limits
 SLOT_BASE = 100       # Dask worker processes use sandbox slots (uids) from here on; the local pool uses 0, 1, ...
 RESUBMIT = 2          # times a task lost with its worker(s) is submitted again before it counts as failed
 PLUGIN_NAME = "autograder-sandboxes"
-_LOG = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             parts = {**parts, "student code": 0.0, "client writes": client_all}
         print(f"{workers:>8} {ref_all:>12.0f} {start_all:>11.0f} {grading:>10.0f} {client_all:>9.0f} "
               f"{sum(parts.values()) / 60:>10.1f}  {max(parts, key=parts.get)}")
-    print(f"(grading and client writes overlap: the larger counts; scheduler overhead per task is about a ms)")
+    print("(grading and client writes overlap: the larger counts; scheduler overhead per task is about a ms)")
     return 0
 
 
