@@ -7,7 +7,7 @@
 Every example is the student release (``notebooks/``) with its solution cells filled in from the assignment's
 checks module (``wrong``, ``one_bug`` and ``variants`` of its :class:`~autograder.check.Assignment`):
 
-- ``perfect``: the solution code; ``slow_perfect``: the same, each of its cells sleeping 1.5 s (slow but honest:
+- ``perfect``: the solution code; ``slow_perfect``: the same, each of its cells sleeping 0.5 s (slow but honest:
   full marks); ``wrong``: every function with its ``wrong`` body; ``unparseable``: a truncated file;
   ``one_bug``: the solution with the ``one_bug`` bodies;
 - ``variant_<name>``: the solution with a :class:`~autograder.check.Variant`'s bodies (known-correct and
@@ -64,7 +64,7 @@ def fill(solution: str, body: str | tuple[str, ...] | None = None, prelude: str 
 
 #: Appended to every solution cell of ``slow_perfect``: an honest solution that is slow (the grader's deadline is per
 #: submission, so it must still get every point, next to hostile neighbours).
-SLOW_CELL = "import time\n\ntime.sleep(1.5)  # slow, but honest"
+SLOW_CELL = "import time\n\ntime.sleep(0.5)  # slow, but honest"
 
 
 def _notebook(release: dict, sources: dict[str, str], drop: tuple[str, ...] = ()) -> str:
