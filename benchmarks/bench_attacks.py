@@ -18,9 +18,8 @@ import torch.nn.functional as F
 
 import hwlib
 from _solutions import solution_function
+from autograder.checks.adversarial_examples import ASSIGNMENT
 from bench_saliency import timed_side_by_side
-
-ASSIGNMENT, NOTEBOOK = "03_adversarial_examples", "adversarial_examples.ipynb"
 
 
 def seed_style_fgsm(x, y, model, eps):
@@ -93,8 +92,8 @@ def main() -> None:
     y = torch.as_tensor(samples.labels, device=device)
     t = (y + 3) % len(names)
     eps, step = 8 / 255, 1 / 255
-    fgsm = solution_function(ASSIGNMENT, NOTEBOOK, "fgsm")
-    targeted = solution_function(ASSIGNMENT, NOTEBOOK, "targeted_attack")
+    fgsm = solution_function(ASSIGNMENT.id, ASSIGNMENT.notebook, "fgsm")
+    targeted = solution_function(ASSIGNMENT.id, ASSIGNMENT.notebook, "targeted_attack")
     captum_fgsm, captum_pgd = captum_attacks(model)
     print(f"model: {type(model.model).__name__} ({source}), batch {tuple(x.shape)}, device {device}, "
           f"torch threads {torch.get_num_threads()}, eps 8/255, targeted: {args.steps} steps of 1/255")

@@ -1,18 +1,16 @@
 """The solution notebook's attacks (loaded the way the grader loads them) against an independent implementation:
 Captum's ``captum.robust.FGSM`` and ``PGD`` on pixels in [0, 1], and a finite-difference check of the probability
 gradient. If the solution's FGSM or targeted attack drifted from the textbook method, these fail."""
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 import hwlib
+from autograder.assignments import solution_notebook
+from autograder.checks.adversarial_examples import ASSIGNMENT
 from autograder.extract import notebook_cells
 from autograder.sandbox.runner import exec_cell, new_namespace
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "solutions" / "03_adversarial_examples" / "adversarial_examples.ipynb"
-FUNCTIONS = ("compute_gradient", "trick", "fgsm", "targeted_attack", "fool_linear_classifier")
 
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 
@@ -20,7 +18,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already r
 @pytest.fixture(scope="module")
 def solution():
     namespace = new_namespace()
-    for cell in notebook_cells(NOTEBOOK, FUNCTIONS):
+    for cell in notebook_cells(solution_notebook(ASSIGNMENT), ASSIGNMENT.functions):
         assert exec_cell(cell, namespace) is None
     return namespace
 
