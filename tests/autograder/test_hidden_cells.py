@@ -22,9 +22,9 @@ def hidden_calls(assignment):
         if not meta.get("grade") or cell["cell_type"] != "code":
             continue
         tree = ast.parse("".join(cell["source"]))
-        found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") ==
-                 "run_hidden_checks"]
-        assert len(found) == 1, f"{meta['grade_id']}: one run_hidden_checks call per grade cell"
+        found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") in
+                 ("run_hidden_checks", "quiz_score")]   # quiz_score: nbgrader partial credit as the cell's value
+        assert len(found) == 1, f"{meta['grade_id']}: one run_hidden_checks (or quiz_score) call per grade cell"
         call = found[0]
         assert ast.literal_eval(call.args[0]) == assignment.id, meta["grade_id"]
         keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
