@@ -5,6 +5,7 @@ student's functions. The verdicts are in :mod:`.cnn_explanation`.
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
@@ -75,7 +76,10 @@ class Context:
             return self.base_model(torch.from_numpy(images))[:, target].double().numpy()
 
 
+@functools.lru_cache(maxsize=4)
 def make_context(device: str = "cpu") -> Context:
+    """The Context for ``device``, built once per process (nbgrader runs one hidden cell per quiz question, each
+    asking for it): probes and verdicts only read it (probes get copies of the model and the inputs)."""
     return Context(device)
 
 
