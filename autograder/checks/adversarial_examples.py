@@ -30,6 +30,7 @@ pictures show only unsigned change magnitudes (max over channels) of the student
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
@@ -79,7 +80,6 @@ class Context:
         self.digits, self.digit_y = digits.images[keep].clone(), digits.labels[keep].clone()
         gen = torch.Generator().manual_seed(LINEAR_SEED)
         self.weights = 0.1 * torch.randn(10, 28 * 28, generator=gen)
-        self._memo: dict = {}
 
     def fresh_model(self):
         """A private copy of the frozen model on ``device`` (so one probe cannot spoil the next)."""
@@ -91,13 +91,6 @@ class Context:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
-
-    def memo(self, key, compute):
-        if key not in self._memo:
-            if len(self._memo) > 16:
-                self._memo.clear()
-            self._memo[key] = compute()
-        return self._memo[key]
 
     # --------------------------------------------------------------------------------- trusted inputs and outputs
     def gradient_images(self):
@@ -144,11 +137,14 @@ class Context:
         return grad.double().numpy()
 
 
+@functools.lru_cache(maxsize=4)
 def make_context(device: str = "cpu") -> Context:
+    """The Context for ``device``, built once per process (nbgrader runs one hidden cell per check, each asking for
+    it). Probes hand the student's code only copies of its model and inputs; nothing writes to it."""
     return Context(device)
 
 
-# ----------------------------------------------------------------------------------------------- probes (untrusted side)
+# ---------------------------------------------------------------------------------------------- probes (untrusted side)
 
 def _kind(value, like) -> np.ndarray:
     """How usable a returned tensor is, as a 0-d array: plain, a tensor subclass, or another dtype than ``like``."""
@@ -591,9 +587,10 @@ def _verify_targeted_reached(student, reference, ctx: Context, tol: Tolerance) -
 def _verify_targeted_steps(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     """The first two steps from two images with pixels in [0.1, 0.9] (eps larger than both steps: neither the
     projection nor the clamp acts, so a missing one is judged only by its own check) match the reference pixel by
-    pixel: the change of at least ``1 - tol.rtol`` of the pixels equals the reference's within 1e-5. Known correct: as for reaching the target. Known wrong, lose this point: the flipped
-    sign, ``.grad`` accumulating across steps (one leaf updated in place without zeroing its ``.grad``), the
-    gradient of the target logit or probability instead of the loss of the target, a random start."""
+    pixel: the change of at least ``1 - tol.rtol`` of the pixels equals the reference's within 1e-5. Known
+    correct: as for reaching the target. Known wrong, lose this point: the flipped sign, ``.grad`` accumulating
+    across steps (one leaf updated in place without zeroing its ``.grad``), the gradient of the target logit or
+    probability instead of the loss of the target, a random start."""
     x, _ = (a.numpy() for a in ctx.short_inputs())
     problem = _attack_output(student, "adversarial", x, "targeted_attack returned")
     if problem:
