@@ -449,3 +449,44 @@ def test_update_step_probe_weighs_both_terms(reference, context):
     l2_part = -2 * context.step_l2_reg * nv.STEP_LEARNING_RATE * start
     ratio = np.linalg.norm(l2_part) / np.linalg.norm(step - l2_part)
     assert 0.4 < ratio < 0.6 and context.step_l2_reg > 0
+
+
+class Liar(torch.Tensor):
+    """A tensor subclass that claims to equal anything."""
+
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("attack", ["half", "subclass"])
+def test_probes_catch_half_precision_and_tensor_subclasses(reference, context, attack):
+    """The correct answer returned in half precision, or as a lying tensor subclass, fails every check that is not
+    a side-effect check (the probe reports it; the checks name it)."""
+    def spoil(t):
+        return t.detach().half() if attack == "half" else t.detach().as_subclass(Liar)
+
+    saliency = example_function("perfect", "compute_saliency_maps")
+    fooling = example_function("perfect", "make_fooling_image")
+    step = example_function("perfect", "class_visualization_update_step")
+
+    def spoiled_step(img, *args):
+        step(img, *args)
+        if attack == "half":
+            img.data = img.data.half()
+
+    runs = {"compute_saliency_maps": lambda X, y, m: spoil(saliency(X, y, m)),
+            "make_fooling_image": lambda X, t, m: spoil(fooling(X, t, m))}
+    if attack == "half":
+        runs["class_visualization_update_step"] = spoiled_step
+    for function, fn in runs.items():
+        for probe in {c.probe.name: c.probe for c in ASSIGNMENT.checks_for(function)}.values():
+            try:
+                outputs = probe.run(fn, context)
+            except RuntimeError as err:     # a half img cannot go through the float model again: a failed probe
+                assert function == "class_visualization_update_step" and "Half" in str(err)
+                continue
+            for c in ASSIGNMENT.checks_for(function):
+                if c.probe.name == probe.name and not c.side_effect:
+                    result = c.verify(outputs, reference[probe.name], context, c.tolerance)
+                    assert not result.passed, (attack, c.name)
+                    assert ("dtype" if attack == "half" else "subclass") in result.message, result.message
