@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 
 import numpy as np
 
@@ -48,7 +49,7 @@ NUM_IMAGES = 9                     # offline sample images in the context
 SALIENCY_BATCH = slice(0, 4)       # images of the batched saliency probe
 SALIENCY_SINGLE = slice(4, 5)      # the one-image probe
 # (image index, target class) of the fooling probe. Chosen so that the reference path is stable (float64 and
-# float32 paths end within 0.1% of each other) and every decision on it has a clear margin: 2, 14 and 2 steps.
+# float32 paths end within 1% of each other) and every decision on it has a clear margin: 2, 14 and 2 steps.
 # tests/autograder/test_checks_network_visualization.py re-checks this for the shipped model.
 FOOLING_CASES = ((8, 6), (4, 1), (3, 9))
 FOOLING_LEARNING_RATE = 1.0        # make_fooling_image's learning_rate
@@ -84,6 +85,7 @@ class Context:
         self.y = torch.as_tensor(samples.labels, dtype=torch.int64)
         self.step_l2_reg = self._balanced_l2_reg()
         self._memo: dict = {}
+        self._memo_lock = threading.Lock()
 
     def _balanced_l2_reg(self) -> float:
         """The l2_reg of the update-step probe: ``||grad 2 l2_reg I|| = STEP_L2_SHARE * ||grad s_y(I)||`` at the
@@ -110,12 +112,16 @@ class Context:
         return torch.randn(1, 3, *self.X.shape[2:], generator=gen)
 
     def memo(self, key, compute):
-        """``compute()``, remembered under ``key`` (a few entries: analyses shared by the checks of one probe)."""
-        if key not in self._memo:
-            if len(self._memo) > 16:
-                self._memo.clear()
-            self._memo[key] = compute()
-        return self._memo[key]
+        """``compute()``, remembered under ``key`` (a few entries: analyses shared by the checks of one probe; the
+        grader may verify several submissions in threads at once)."""
+        value = self._memo.get(key)
+        if value is None:
+            value = compute()
+            with self._memo_lock:
+                if len(self._memo) > 16:
+                    self._memo.clear()
+                self._memo[key] = value
+        return value
 
     # ------------------------------------------------------------------------------------- trusted computations
     def scores(self, images: np.ndarray) -> np.ndarray:
@@ -159,19 +165,29 @@ class Context:
 
 
 class _OneThread:
-    """Trusted computations on one CPU thread (restored after): the grading process shares the machine with the
-    sandboxed students, and busy-waiting thread pools slow everyone down far more than one thread is slower."""
+    """Trusted computations on one CPU thread, restored when the last one ends (the grader verifies several
+    submissions in threads at once): the grading process shares the machine with the sandboxed students, and
+    busy-waiting thread pools slow everyone down far more than one thread is slower."""
+    _lock = threading.Lock()
+    _depth = 0
+    _saved = 1
 
     def __enter__(self):
         import torch
 
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
+        with _OneThread._lock:
+            if _OneThread._depth == 0:
+                _OneThread._saved = torch.get_num_threads()
+                torch.set_num_threads(1)
+            _OneThread._depth += 1
 
     def __exit__(self, *exc):
         import torch
 
-        torch.set_num_threads(self.threads)
+        with _OneThread._lock:
+            _OneThread._depth -= 1
+            if _OneThread._depth == 0:
+                torch.set_num_threads(_OneThread._saved)
 
 
 def make_context(device: str = "cpu") -> Context:

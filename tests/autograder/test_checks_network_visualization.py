@@ -490,3 +490,17 @@ def test_probes_catch_half_precision_and_tensor_subclasses(reference, context, a
                     result = c.verify(outputs, reference[probe.name], context, c.tolerance)
                     assert not result.passed, (attack, c.name)
                     assert ("dtype" if attack == "half" else "subclass") in result.message, result.message
+
+
+def test_trusted_computations_use_one_thread_and_restore_the_count():
+    """Nested (or concurrent, from the grader's worker threads) uses restore the count when the last one ends."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with nv._OneThread():
+            with nv._OneThread():
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
