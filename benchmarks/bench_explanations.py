@@ -1,8 +1,8 @@
 """Notebook 04's explanations: the course's reference (batched) vs Captum vs HW9-style per-sample loops, and hwlib's
 LIME vs lime's defaults, on the same model, images and sample counts, measured side by side in one run.
 
-    python benchmarks/bench_explanations.py [--images 10] [--samples 50] [--steps 50] [--lime-samples 300]
-                                            [--repeats 3] [--width 0.0625] [--device cpu]
+    python benchmarks/bench_explanations.py [--images 4] [--samples 32] [--steps 32] [--lime-samples 200]
+                                            [--lime-images 2] [--repeats 3] [--width 1] [--device cpu]
 
 Goals (issue 10): reference / Captum <= 1.0x; HW9 loop / reference >= 1.5x on the CPU; LIME with lime's default
 batch_size=10 / hwlib's LIME >= 3x. ``--width 1`` uses a randomly initialised full-width HW9 network instead of the
@@ -101,35 +101,11 @@ def report(title: str, times: dict, reference: str, goals: dict[str, str]) -> No
         print(f"  {name:<40}{t:>10.4f}{t / times[reference]:>13.2f}x   {goals.get(name, '')}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=10)
-    parser.add_argument("--samples", type=int, default=50, help="SmoothGrad noisy copies per image")
-    parser.add_argument("--steps", type=int, default=50, help="integrated-gradients steps per image")
-    parser.add_argument("--lime-samples", type=int, default=300, help="LIME samples per explanation")
-    parser.add_argument("--lime-images", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--width", type=float, default=None, help="random HW9 network of this width (1 = HW9's)")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args()
+def each(fn, n):
+    return lambda: [fn(i) for i in range(n)]
 
-    device = hwlib.get_device(args.device)
-    if args.width is None:
-        model = hwlib.load_food_classifier("offline", device=device).model
-        what = "offline food classifier (width 1/16)"
-    else:
-        torch.manual_seed(0)
-        model = freeze(hwlib.FoodClassifier(width=args.width)).to(device)
-        what = f"random FoodClassifier(width={args.width:g})"
-    samples = synthetic_food_samples(args.images)
-    x = torch.from_numpy(samples.images).permute(0, 3, 1, 2).float().div(255).to(device)
-    y = torch.as_tensor(samples.labels, device=device)
-    saliency = solution_function(*NOTEBOOK, "compute_saliency_maps")
-    smooth_grad = solution_function(*NOTEBOOK, "smooth_grad")
-    IG = solution_function(*NOTEBOOK, "IntegratedGradients")(model)
-    print(f"{what}, {args.images} images 3 x 128 x 128, {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, best of {args.repeats} (calls interleaved)")
 
+def bench_saliency(x, y, model, saliency, args, device):
     times, out = timed_side_by_side({
         "reference (batched)": lambda: saliency(x, y, model),
         "captum Saliency": lambda: captum_saliency(x, y, model),
@@ -140,26 +116,32 @@ def main() -> None:
     print(f"  max |reference - captum| = {(ref - cap).abs().max().item():.1e}, |reference - loop| = "
           f"{(ref - loop).abs().max().item():.1e} (maps in [0, 1])")
 
-    def each(fn):
-        return lambda: [fn(i) for i in range(len(x))]
+
+def bench_smooth_grad(x, y, model, smooth_grad, args, device):
+    n = len(x)
     times, _ = timed_side_by_side({
-        "reference (batched noise)": each(lambda i: smooth_grad(x[i], y[i], model, args.samples, 0.2)),
-        "captum NoiseTunnel(smoothgrad)": each(lambda i: captum_smooth_grad(x[i], y[i], model, args.samples, 0.2)),
-        "HW9-style loop over noise samples": each(lambda i: hw9_smooth_grad(x[i], y[i], model, args.samples, 0.2)),
+        "reference (batched noise)": each(lambda i: smooth_grad(x[i], y[i], model, args.samples, 0.2), n),
+        "captum NoiseTunnel(smoothgrad)": each(lambda i: captum_smooth_grad(x[i], y[i], model, args.samples, 0.2), n),
+        "HW9-style loop over noise samples": each(lambda i: hw9_smooth_grad(x[i], y[i], model, args.samples, 0.2), n),
     }, args.repeats, device)
     report(f"SmoothGrad, {args.samples} noisy copies per image", times, "reference (batched noise)",
            {"captum NoiseTunnel(smoothgrad)": "reference <= 1.0x of it", "HW9-style loop over noise samples": ">= 1.5x"})
 
-    times, out = timed_side_by_side({
-        "reference (batched steps)": each(lambda i: IG.generate_integrated_gradients(x[i:i + 1], y[i], args.steps)),
+
+def bench_integrated_gradients(x, y, model, IG, args, device):
+    n = len(x)
+    times, _ = timed_side_by_side({
+        "reference (batched steps)": each(lambda i: IG.generate_integrated_gradients(x[i:i + 1], y[i], args.steps), n),
         "captum IntegratedGradients riemann_left": each(
-            lambda i: captum_integrated_gradients(x[i:i + 1], y[i], model, args.steps)),
-        "HW9-style loop over steps": each(lambda i: hw9_integrated_gradients(x[i:i + 1], y[i], model, args.steps)),
+            lambda i: captum_integrated_gradients(x[i:i + 1], y[i], model, args.steps), n),
+        "HW9-style loop over steps": each(lambda i: hw9_integrated_gradients(x[i:i + 1], y[i], model, args.steps), n),
     }, args.repeats, device)
     report(f"integrated gradients, {args.steps} steps per image", times, "reference (batched steps)",
            {"captum IntegratedGradients riemann_left": "reference <= 1.0x of it",
             "HW9-style loop over steps": ">= 1.5x"})
 
+
+def bench_lime(samples, model, args, device):
     images = samples.images[:args.lime_images].astype(np.float64) / 255
     predict = hwlib.make_predict(model)
     segments = [hwlib.slic_superpixels(image) for image in images]
@@ -183,6 +165,47 @@ def main() -> None:
                                        lime_default(args.lime_samples)}, max(1, args.repeats - 1), device)
     report(f"LIME, {args.lime_images} images x {args.lime_samples} samples (same superpixels, same samples)", times,
            "hwlib.explain_image (batched)", {"lime explain_instance, batch_size=10": ">= 3x"})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=32, help="SmoothGrad noisy copies per image")
+    parser.add_argument("--steps", type=int, default=32, help="integrated-gradients steps per image")
+    parser.add_argument("--lime-samples", type=int, default=200, help="LIME samples per explanation")
+    parser.add_argument("--lime-images", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--width", type=float, default=None, help="random HW9 network of this width (1 = HW9's)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--methods", default="saliency,smoothgrad,ig,lime", help="comma-separated subset")
+    args = parser.parse_args()
+    methods = set(args.methods.split(","))
+
+    device = hwlib.get_device(args.device)
+    if args.width is None:
+        model = hwlib.load_food_classifier("offline", device=device).model
+        what = "offline food classifier (width 1/16)"
+    else:
+        torch.manual_seed(0)
+        model = freeze(hwlib.FoodClassifier(width=args.width)).to(device)
+        what = f"random FoodClassifier(width={args.width:g})"
+    samples = synthetic_food_samples(args.images)
+    x = torch.from_numpy(samples.images).permute(0, 3, 1, 2).float().div(255).to(device)
+    y = torch.as_tensor(samples.labels, device=device)
+    saliency = solution_function(*NOTEBOOK, "compute_saliency_maps")
+    smooth_grad = solution_function(*NOTEBOOK, "smooth_grad")
+    IG = solution_function(*NOTEBOOK, "IntegratedGradients")(model)
+    print(f"{what}, {args.images} images 3 x 128 x 128, {device}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads, best of {args.repeats} (calls interleaved)")
+
+    if "saliency" in methods:
+        bench_saliency(x, y, model, saliency, args, device)
+    if "smoothgrad" in methods:
+        bench_smooth_grad(x, y, model, smooth_grad, args, device)
+    if "ig" in methods:
+        bench_integrated_gradients(x, y, model, IG, args, device)
+    if "lime" in methods:
+        bench_lime(samples, model, args, device)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def make_predict(model: torch.nn.Module, batch_size: int = 256, softmax: bool = 
     probabilities (``softmax=False``: logits), computed without gradients on the model's device, ``batch_size`` at a
     time."""
     def predict(images: np.ndarray) -> np.ndarray:
-        images = np.asarray(images)
+        images = np.ascontiguousarray(images)
         if images.ndim != 4 or images.shape[-1] != 3:
             raise ValueError(f"predict: expected images (B, H, W, 3), got shape {images.shape}.")
         scale = 255.0 if images.dtype == np.uint8 else 1.0
@@ -79,7 +79,7 @@ def segment_means(image: np.ndarray, segments: np.ndarray) -> np.ndarray:
 
 
 def explain_image(image: np.ndarray, classifier_fn: Callable[[np.ndarray], np.ndarray], label: int,
-                  num_samples: int = 1000, batch_size: int = 128, segments: np.ndarray | None = None,
+                  num_samples: int = 1000, batch_size: int = 256, segments: np.ndarray | None = None,
                   random_seed: int = 0, num_features: int = 100000):
     """LIME explanation of ``classifier_fn``'s class ``label`` at ``image`` (H, W, 3) float in [0, 1].
 
@@ -108,7 +108,9 @@ def explain_image(image: np.ndarray, classifier_fn: Callable[[np.ndarray], np.nd
     data[0, :] = 1
     predictions = []
     for start in range(0, num_samples, batch_size):
-        on = data[start:start + batch_size][:, segments].astype(bool)[..., None]   # (b, H, W, 1)
+        # (b, H, W, 1); C order: fancy indexing along axis 1 would leave the batch axis innermost in memory, and
+        # np.where would pass that layout on to the model (a much slower convolution)
+        on = np.ascontiguousarray(data[start:start + batch_size][:, segments], dtype=bool)[..., None]
         predictions.append(classifier_fn(np.where(on, image, fudged)))
     predictions = np.concatenate(predictions)
     distances = pairwise_distances(data, data[0].reshape(1, -1), metric="cosine").ravel()
