@@ -25,7 +25,6 @@ from bench_saliency import timed_side_by_side
 from hwlib.datasets.food import synthetic_food_samples
 from hwlib.models import freeze
 
-NOTEBOOK = ("04_cnn_explanation", "cnn_explanation.ipynb")
 
 
 def normalize(maps: torch.Tensor) -> torch.Tensor:
@@ -192,9 +191,12 @@ def main() -> None:
     samples = synthetic_food_samples(args.images)
     x = torch.from_numpy(samples.images).permute(0, 3, 1, 2).float().div(255).to(device)
     y = torch.as_tensor(samples.labels, device=device)
-    saliency = solution_function(*NOTEBOOK, "compute_saliency_maps")
-    smooth_grad = solution_function(*NOTEBOOK, "smooth_grad")
-    IG = solution_function(*NOTEBOOK, "IntegratedGradients")(model)
+    from autograder.checks.cnn_explanation import ASSIGNMENT
+
+    notebook = (ASSIGNMENT.id, ASSIGNMENT.notebook)
+    saliency = solution_function(*notebook, "compute_saliency_maps")
+    smooth_grad = solution_function(*notebook, "smooth_grad")
+    IG = solution_function(*notebook, "IntegratedGradients")(model)
     print(f"{what}, {args.images} images 3 x 128 x 128, {device}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, best of {args.repeats} (calls interleaved)")
 
