@@ -264,3 +264,20 @@ def test_plots_draw_titled_figures():
 def test_plots_refuse_mismatched_shapes(call):
     with pytest.raises(ValueError, match="expected"):
         call()
+
+
+def test_training_runs_on_one_cpu_thread_and_restores_the_setting(digits):
+    images, labels = digits
+    seen = []
+
+    def spy(x, y, model, eps):
+        seen.append(torch.get_num_threads())
+        return sign_attack(x, y, model, eps)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        hwlib.train_digit_classifier(images[:64], labels[:64], epochs=1, attack=spy, eps=0.1, progress=False)
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
