@@ -45,7 +45,8 @@ def show_explanations(images, rows: Sequence[tuple[str, object, str]], titles: S
     Args:
         images: ``(N, 3, H, W)`` in [0, 1] or ``(N, H, W, 3)`` uint8.
         rows: ``(row label, maps, kind)``; kind ``"heat"``: ``(N, H, W)`` non-negative maps on one colour scale from 0;
-            ``"signed"``: ``(N, H, W)`` maps on a symmetric red (+) / blue (-) scale; ``"rgb"``: ``(N, H, W, 3)`` or
+            ``"signed"``: ``(N, H, W)`` maps on a symmetric red (+) / blue (-) scale (clipped at the
+            99.5th percentile of |value|); ``"rgb"``: ``(N, H, W, 3)`` or
             ``(N, 3, H, W)`` shown as images after HW9's per-image min-max normalisation.
         titles: N strings (class names, predictions).
         colorbar_labels: row label -> colour-bar label.
@@ -73,7 +74,9 @@ def show_explanations(images, rows: Sequence[tuple[str, object, str]], titles: S
             for i in range(n):
                 axes[r, i].imshow(shown[i])
         else:
-            vmax = float(np.abs(maps).max()) or 1.0
+            # signed maps: the 99.5th percentile of |value| over all maps, so that one extreme pixel does not
+            # wash out every other map (shared by the row: maps stay comparable)
+            vmax = float(np.abs(maps).max() if kind == "heat" else np.percentile(np.abs(maps), 99.5)) or 1.0
             cmap, vmin = ("hot", 0.0) if kind == "heat" else ("RdBu_r", -vmax)
             for i in range(n):
                 im = axes[r, i].imshow(maps[i], cmap=cmap, vmin=vmin, vmax=vmax)

@@ -17,14 +17,14 @@ def run_pytest(assignment, example, tmp_path):
     return result, ET.parse(report).getroot()
 
 
-def testcases(root):
+def cases_by_name(root):
     return {case.get("name"): case for case in root.iter("testcase")}
 
 
 def test_perfect_passes_every_item_and_exits_zero(assignment, tmp_path):
     result, root = run_pytest(assignment, "perfect", tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    cases = testcases(root)
+    cases = cases_by_name(root)
     assert sorted(cases) == sorted(c.name for c in assignment.checks)
     for check in assignment.checks:
         props = {p.get("name"): p.get("value") for p in cases[check.name].iter("property")}
@@ -34,7 +34,7 @@ def test_perfect_passes_every_item_and_exits_zero(assignment, tmp_path):
 def test_wrong_fails_with_the_student_messages_and_exits_one(assignment, tmp_path):
     result, root = run_pytest(assignment, "wrong", tmp_path)
     assert result.returncode == 1
-    cases = testcases(root)
+    cases = cases_by_name(root)
     assert len(cases) == len(assignment.checks)
     failures = [case.find("failure") for case in cases.values()]
     assert all(f is not None for f in failures)
