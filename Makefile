@@ -23,8 +23,9 @@ ONLY ?=
 demo: install
 	HWLIB_SOURCE=offline $(PY) -m hwlib.demo $(foreach a,$(ONLY),--only $(a))
 
+PYTEST_ARGS ?=
 test: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 2 -q
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
 # Write course.cfg into every solution notebook's first cells, regenerate the student notebooks in notebooks/
 # from solutions/ (every assignment of the registry), then the example submissions.
