@@ -36,6 +36,24 @@ def _silent_stderr():
         os.close(devnull)
 
 
+#: Reference outputs by assignment id for the life of this process. In nbgrader that is one kernel, one
+#: submission: the kernel never writes the cache, so without this memo each hidden cell would recompute them in a
+#: fresh process (~5 s a cell on a CPU). Student code in the same kernel could reach it, like everything else here.
+_REFERENCES: dict = {}
+
+
+def _reference(assignment) -> dict:
+    """``reference_outputs(assignment, store=False)``, computed once per process; fresh copies of the arrays."""
+    from .reference import cache_name, reference_outputs
+
+    key = (assignment.id, cache_name(assignment))
+    if key not in _REFERENCES:
+        _REFERENCES.clear()
+        _REFERENCES[key] = reference_outputs(assignment, store=False)   # a student's kernel never writes the cache
+    return {probe: {name: array.copy() for name, array in outputs.items()}
+            for probe, outputs in _REFERENCES[key].items()}
+
+
 def check_function(assignment_id: str, function_name: str, namespace: dict,
                    checks: Sequence[str] | None = None) -> list[tuple[str, bool, str]]:
     """``(check name, passed, message)`` for every check of ``function_name`` (or only those named in ``checks``),
@@ -46,7 +64,6 @@ def check_function(assignment_id: str, function_name: str, namespace: dict,
     from .sandbox.device_shim import cuda_on_cpu
     from .grade import verify_all
     from .sandbox import Observation
-    from .reference import reference_outputs
     from .sandbox.runner import run_probe
     from .sandbox import Limits
 
@@ -60,7 +77,7 @@ def check_function(assignment_id: str, function_name: str, namespace: dict,
             raise ValueError(f"{assignment_id}: {function_name!r} has no checks named {unknown}")
         selected = tuple(c for c in selected if c.name in set(checks))
     checks = selected
-    reference = reference_outputs(assignment, store=False)   # a student's kernel never writes the cache
+    reference = _reference(assignment)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     context = assignment.make_context(device)
     obs = Observation()

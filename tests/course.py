@@ -1,10 +1,12 @@
 """Helpers to build a throw-away nbgrader course (a copy of the repository's course files) in a temp folder."""
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,3 +31,20 @@ def make_course(tmp: Path, assignment_id: str, with_release: bool = True) -> Pat
     if with_release:
         shutil.copytree(ROOT / "notebooks" / assignment_id, course / "notebooks" / assignment_id)
     return course
+
+
+@contextmanager
+def file_lock(path: Path):
+    """An exclusive lock on ``path`` (created), held for the ``with`` block: one xdist worker at a time."""
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_folder(tmp_path_factory) -> Path:
+    """A folder shared by all xdist workers of this test session."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base

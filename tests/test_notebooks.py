@@ -1,15 +1,17 @@
 """Every registered notebook end to end: the solution executes offline in quick mode with its visible checks
 passing, the committed student release is exactly what nbgrader generates and gives nothing away, and
-`nbgrader autograde` gives the solution full marks and the untouched release zero."""
+`nbgrader autograde` gives the solution full marks and the untouched release zero. One autograde run per
+notebook serves all of it (autograde executes the solution, hidden cells included)."""
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.assignments import registered, release_notebook, solution_notebook
-from course import QUICK_OFFLINE, make_course, nbgrader
-from hwlib.demo import execute_notebook, printed_text, save_outputs
+from course import QUICK_OFFLINE, file_lock, make_course, nbgrader, shared_folder
+from hwlib.demo import printed_text, save_outputs
 
 ASSIGNMENTS = registered()
 
@@ -17,18 +19,6 @@ ASSIGNMENTS = registered()
 @pytest.fixture(params=ASSIGNMENTS, ids=lambda a: a.id)
 def assignment(request):
     return request.param
-
-
-def test_solution_executes_offline_and_its_visible_checks_pass(assignment, tmp_path):
-    """Every cell runs (a failing visible check or a broken cell raises here), figures come out, and whatever the
-    assignment promises to show offline is printed."""
-    nb = execute_notebook(solution_notebook(assignment), env=QUICK_OFFLINE, timeout=600, cwd=tmp_path)
-    files = save_outputs(nb, solution_notebook(assignment).stem, tmp_path / "out")
-    text = printed_text(nb)
-    assert "source=offline" in text, "the setup cell prints its status line"
-    assert len([f for f in files if f.suffix == ".png"]) >= 2, "the notebook shows its results as figures"
-    if assignment.check_demo is not None:
-        assignment.check_demo(text)
 
 
 def test_release_hides_solutions_and_hidden_tests(assignment):
@@ -46,11 +36,11 @@ def test_release_hides_solutions_and_hidden_tests(assignment):
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
 
 
-@pytest.fixture(params=ASSIGNMENTS, ids=lambda a: a.id)
-def autograded(request, tmp_path_factory):
-    """nbgrader generate_assignment, then autograde of the solution itself and of the untouched release."""
-    assignment = request.param
-    course = make_course(tmp_path_factory.mktemp("autograde"), assignment.id, with_release=False)
+def autograde(assignment, folder):
+    """nbgrader generate_assignment, then autograde of the solution itself and of the untouched release, in a
+    course under ``folder``. Returns the fresh release, the scores, nbgrader's output and the autograded
+    solution notebook (executed, with its outputs)."""
+    course = make_course(folder, assignment.id, with_release=False)
     result = nbgrader(course, "generate_assignment", assignment.id, "--force")
     assert result.returncode == 0, result.stderr[-3000:]
     fresh = json.loads((course / "notebooks" / assignment.id / assignment.notebook).read_text())
@@ -65,15 +55,48 @@ def autograded(request, tmp_path_factory):
     with Gradebook(f"sqlite:///{course / 'autograder' / 'gradebook.db'}") as gb:
         scores = {s: (gb.find_submission(assignment.id, s).score, gb.find_submission(assignment.id, s).max_score)
                   for s in ("solution", "untouched")}
-    return assignment, fresh, scores, result
+    executed = course / "autograder" / "autograded" / "solution" / assignment.id / assignment.notebook
+    return fresh, scores, result.stdout[-4000:] + result.stderr[-4000:], executed
 
 
-def test_release_is_what_nbgrader_generates_and_autograde_scores_it(autograded):
+@pytest.fixture
+def autograded(assignment, tmp_path_factory):
+    """:func:`autograde` once per test session for ``assignment``, shared by the tests below and by the xdist
+    workers (a file lock; the second worker reads the first one's course)."""
+    folder = shared_folder(tmp_path_factory) / f"autograde-{assignment.id}"
+    with file_lock(folder.with_suffix(".lock")):
+        summary = folder / "summary.json"
+        if not summary.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            fresh, scores, log, executed = autograde(assignment, folder)
+            summary.write_text(json.dumps({"fresh": fresh, "scores": scores, "log": log, "executed": str(executed)}))
+    data = json.loads(summary.read_text())
+    return data["fresh"], {k: tuple(v) for k, v in data["scores"].items()}, data["log"], Path(data["executed"])
+
+
+def test_solution_runs_every_cell_and_shows_its_results(assignment, autograded, tmp_path):
+    """The solution, as nbgrader's autograde executed it offline in quick mode: no cell raised (a failing visible
+    check or a broken cell shows here), figures come out, and whatever the assignment promises to show offline is
+    printed."""
+    nb = nbformat.read(autograded[3], as_version=4)
+    errors = [(c.metadata.get("nbgrader", {}).get("grade_id", f"cell {i}"), o.get("ename"), o.get("evalue"))
+              for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors, f"cells raised in the solution notebook: {errors}"
+    files = save_outputs(nb, solution_notebook(assignment).stem, tmp_path / "out")
+    text = printed_text(nb)
+    assert "source=offline" in text, "the setup cell prints its status line"
+    assert len([f for f in files if f.suffix == ".png"]) >= 2, "the notebook shows its results as figures"
+    if assignment.check_demo is not None:
+        assignment.check_demo(text)
+
+
+def test_release_is_what_nbgrader_generates_and_autograde_scores_it(assignment, autograded):
     """notebooks/ equals a fresh `nbgrader generate_assignment` of solutions/ (else: `make notebooks`); nbgrader
     gives the solution every point and the untouched release zero, without crashing."""
-    assignment, fresh, scores, result = autograded
+    fresh, scores, log, _ = autograded
     committed = json.loads(release_notebook(assignment).read_text())
     assert committed == fresh, "notebooks/ is out of date: run `make notebooks` and commit the result"
     score, max_score = scores["solution"]
-    assert max_score == assignment.max_points and score == max_score, result.stdout[-4000:] + result.stderr[-4000:]
+    assert max_score == assignment.max_points and score == max_score, log
     assert scores["untouched"] == (0, max_score)

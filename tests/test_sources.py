@@ -1,5 +1,4 @@
 """Online/offline resolution: clear errors, a loud fallback, and no network."""
-import warnings
 
 import pytest
 import torch

@@ -23,7 +23,7 @@ Two families:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Mapping
 
 from ..check import Assignment
 
@@ -170,10 +170,17 @@ os._exit(0)"""
 
 @dataclass(frozen=True)
 class Attack:
-    """Code templates by role (see the module docstring) and the cells to delete."""
+    """Code templates by role (see the module docstring) and the cells to delete.
+
+    ``sandbox_only``: the attack aims at the sandbox (deadline, memory, processes, pipes, network, the wire's text,
+    per-uid state) and neither reads nor names anything of the assignment, so the grader's answer to it cannot
+    depend on which notebook it is built on. Its example is generated for every assignment (an instructor can grade
+    them all); the test suite grades it on the infrastructure tests' assignment only, to keep CI fast.
+    """
     after: Mapping[str, str] = field(default_factory=dict)
     prelude: Mapping[str, str] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
+    sandbox_only: bool = False
 
     @staticmethod
     def resolve(role: str, functions: tuple[str, ...]) -> tuple[str, ...]:
@@ -493,9 +500,10 @@ def _output_attack(name: str, transform: str) -> Attack:
 
 #: Attacks the grader must shrug off whatever the assignment (see the module docstring).
 INFRASTRUCTURE_ATTACKS = {
-    "infinite_loop": Attack(after={"first": "while True:  # never finishes\n    pass"}),
-    "memory_bomb": Attack(prelude={"first": "import numpy as np\nhog = []\nwhile True:\n    hog.append(np.ones(2**27))  # 1 GiB at a time"}),
-    "os_exit": Attack(prelude={"second": "import os\nos._exit(0)  # leave before any check"}),
+    "infinite_loop": Attack(after={"first": "while True:  # never finishes\n    pass"}, sandbox_only=True),
+    "memory_bomb": Attack(prelude={"first": "import numpy as np\nhog = []\nwhile True:\n"
+                                            "    hog.append(np.ones(2**27))  # 1 GiB at a time"}, sandbox_only=True),
+    "os_exit": Attack(prelude={"second": "import os\nos._exit(0)  # leave before any check"}, sandbox_only=True),
     "patched_allclose": Attack(after={"first": _PATCH_COMPARISONS}),
     "patched_builtins": Attack(after={"first": _PATCH_BUILTINS}),
     "fake_pytest_output": Attack(after={"first": _FAKE_OUTPUT}),
@@ -503,26 +511,27 @@ INFRASTRUCTURE_ATTACKS = {
     "writes_outputs": Attack(after={"last": _VANDALIZE}),
     "deletes_function": Attack(drop=("second",), after={"last": "del @FIRST@"}),
     "prints_megabytes": Attack(prelude={"first": "print('spam ' * 2_000_000)  # 10 MB per call"},
-                               after={"first": "for _ in range(5):\n    print('x' * 2_000_000)"}),
-    "background_process": Attack(after={"first": _BACKGROUND}),
-    "network": Attack(after={"first": _NETWORK}),
+                               after={"first": "for _ in range(5):\n    print('x' * 2_000_000)"}, sandbox_only=True),
+    "background_process": Attack(after={"first": _BACKGROUND}, sandbox_only=True),
+    "network": Attack(after={"first": _NETWORK}, sandbox_only=True),
     "forges_results": Attack(after={"last": _FORGE}),
     # issue 7, class 1: nothing from a student can raise in the parent
-    "surrogate_text": Attack(prelude={"first": _SURROGATES}, after={"last": _SURROGATES}),
+    "surrogate_text": Attack(prelude={"first": _SURROGATES}, after={"last": _SURROGATES}, sandbox_only=True),
     "forged_message_types": Attack(prelude={"last": _FORGED_TYPES}),
     # class 2: nothing outlives its turn
-    "holds_pipes": Attack(prelude={"first": _HOLDS_PIPES}),
-    "outlives_turn": Attack(prelude={"first": _OUTLIVES_TURN + "\nwhile True:\n    pass"}),
+    "holds_pipes": Attack(prelude={"first": _HOLDS_PIPES}, sandbox_only=True),
+    "outlives_turn": Attack(prelude={"first": _OUTLIVES_TURN + "\nwhile True:\n    pass"}, sandbox_only=True),
     # class 3: one deadline per submission
-    "hangs_every_cell": Attack(after={"every": _HANG}),
+    "hangs_every_cell": Attack(after={"every": _HANG}, sandbox_only=True),
     # class 4: limits per submission
-    "shared_memory_bomb": Attack(prelude={"first": _SHARED_MEMORY}),
-    "busy_children": Attack(after={"first": _BUSY_CHILDREN}, prelude={"last": "import time\ntime.sleep(5)"}),
-    "fork_bomb": Attack(after={"first": _FORK_BOMB}),
+    "shared_memory_bomb": Attack(prelude={"first": _SHARED_MEMORY}, sandbox_only=True),
+    "busy_children": Attack(after={"first": _BUSY_CHILDREN}, prelude={"last": "import time\ntime.sleep(5)"},
+                            sandbox_only=True),
+    "fork_bomb": Attack(after={"first": _FORK_BOMB}, sandbox_only=True),
     # class 6: trusted and per-uid state out of reach
     "poisons_reference_cache": Attack(after={"first": _POISON_CACHE}),
-    "keyring_message": Attack(after={"first": _KEYRING}),
-    "home_leftover": Attack(after={"first": _HOME_LEFTOVER}),
+    "keyring_message": Attack(after={"first": _KEYRING}, sandbox_only=True),
+    "home_leftover": Attack(after={"first": _HOME_LEFTOVER}, sandbox_only=True),
     # class 7: every submission gets a row
     "forged_step_then_exit": Attack(after={"first": _FORGED_STEP}),
 }
@@ -531,3 +540,6 @@ INFRASTRUCTURE_ATTACKS = {
 OUTPUT_ATTACKS = {name: _output_attack(name, body) for name, body in OUTPUT_TRANSFORMS.items()}
 
 ATTACKS: dict[str, Attack] = {**INFRASTRUCTURE_ATTACKS, **OUTPUT_ATTACKS}
+
+#: The attacks whose outcome cannot depend on the assignment (:attr:`Attack.sandbox_only`).
+SANDBOX_ONLY_ATTACKS = frozenset(name for name, attack in ATTACKS.items() if attack.sandbox_only)

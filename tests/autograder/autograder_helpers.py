@@ -1,32 +1,21 @@
 """Helpers shared by the autograder tests (imported as a module; fixtures live in conftest.py)."""
 from __future__ import annotations
 
-import fcntl
 import json
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from autograder.assignments import examples_dir, release_notebook
 from autograder.checks.network_visualization import ASSIGNMENT as INFRASTRUCTURE_ASSIGNMENT
+from autograder.examples.attacks import SANDBOX_ONLY_ATTACKS
 from autograder.sandbox import Limits, isolation
+from course import file_lock  # noqa: F401  (re-exported for the autograder tests)
 
 # The infrastructure tests (batch, CLI, sandbox, feedback) exercise the grader on one assignment; the tests of
 # every assignment's examples and notebooks are parametrized over the registry.
 # Generous for a loaded 2-core CI machine (a warm run needs ~1 s), small enough that the hostile infinite loop is cheap.
 TEST_LIMITS = Limits(timeout_s=15, memory_mb=2048, threads=1)
 LEAK_PORT = 47613  # hostile_network tries to send data here
-
-
-@contextmanager
-def file_lock(path: Path):
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def notebook_with(cells: dict[str, str], drop: tuple[str, ...] = (), assignment=INFRASTRUCTURE_ASSIGNMENT) -> str:
@@ -45,6 +34,17 @@ def example_cells(name: str, assignment=INFRASTRUCTURE_ASSIGNMENT) -> dict[str, 
     nb = json.loads((examples_dir(assignment) / name).read_text())
     return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
             if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+
+
+def suite_examples(assignment) -> list[str]:
+    """The example submissions (stems, sorted) the test suite grades for ``assignment``: all of them, except the
+    hostile ones where the sandbox has no namespaces (they really attack) and, for every assignment but the
+    infrastructure tests' one, the attacks whose outcome cannot depend on the assignment
+    (:data:`~autograder.examples.attacks.SANDBOX_ONLY_ATTACKS`: hangs, bombs, processes, network, per-uid state)."""
+    skipped = set() if isolation() != "none" else {p.stem for p in examples_dir(assignment).glob("hostile_*.ipynb")}
+    if assignment.id != INFRASTRUCTURE_ASSIGNMENT.id:
+        skipped |= {f"hostile_{name}" for name in SANDBOX_ONLY_ATTACKS}
+    return sorted(p.stem for p in examples_dir(assignment).glob("*.ipynb") if p.stem not in skipped)
 
 
 needs_namespaces = pytest.mark.skipif(isolation() == "none",

@@ -4,7 +4,6 @@ a file lock (a batch is resumable, so a second worker finds everything already g
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -13,19 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import examples_dir, load_assignment
+from autograder.assignments import examples_dir
 from autograder.batch import find_submissions, grade_batch
-from autograder.sandbox import isolation
 
-from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, LEAK_PORT, TEST_LIMITS, file_lock
+from course import shared_folder
+
+from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, LEAK_PORT, TEST_LIMITS, file_lock, suite_examples
 
 
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory) -> Path:
     """A folder shared by all xdist workers of this session."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    path = root / "autograder-shared"
+    path = shared_folder(tmp_path_factory) / "autograder-shared"
     path.mkdir(exist_ok=True)
     return path
 
@@ -87,8 +85,8 @@ class Batch:
 
 
 def grade_examples(shared_dir: Path, assignment) -> Batch:
-    """Every example submission of ``assignment`` graded once per session with 2 workers (shared by all tests and
-    xdist workers; the hostile examples only where the sandbox has namespaces)."""
+    """The example submissions the suite grades for ``assignment`` (:func:`suite_examples`), graded once per session
+    with 2 workers (shared by all tests and xdist workers)."""
     out = shared_dir / f"examples-batch-{assignment.id}"
     leaked_file = shared_dir / f"examples-batch-{assignment.id}-leaks.json"
     elapsed_file = shared_dir / f"examples-batch-{assignment.id}-seconds.json"
@@ -96,9 +94,8 @@ def grade_examples(shared_dir: Path, assignment) -> Batch:
         from autograder.reference import reference_outputs
 
         reference_outputs(assignment)
-        submissions = find_submissions([examples_dir(assignment)], assignment)
-        if isolation() == "none":  # the hostile examples really attack: never run them unsandboxed
-            submissions = [s for s in submissions if not s.student.startswith("hostile_")]
+        graded = set(suite_examples(assignment))  # never the hostile ones unsandboxed: they really attack
+        submissions = [s for s in find_submissions([examples_dir(assignment)], assignment) if s.student in graded]
         fresh = not leaked_file.exists()
         with file_lock(shared_dir / "leak-port.lock"):
             listener = LeakListener(LEAK_PORT) if fresh else None

@@ -5,13 +5,17 @@ from pathlib import Path
 import pytest
 
 from autograder.assignments import examples_dir, registered, repo_root
-from autograder.examples.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS
-from autograder.sandbox import isolation
+from autograder.examples.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS, SANDBOX_ONLY_ATTACKS
 
-from autograder_helpers import TEST_LIMITS, needs_namespaces
+from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, TEST_LIMITS, needs_namespaces, suite_examples
 
 ASSIGNMENTS = registered()
 IDS = [a.id for a in ASSIGNMENTS]
+# Each infrastructure attack on every assignment, except the sandbox-only ones: on the infrastructure tests'
+# assignment only (their outcome cannot depend on the assignment; see `suite_examples`).
+INFRASTRUCTURE_CASES = [pytest.param(target, attack, id=f"{target.id}-{attack}")
+                        for target in ASSIGNMENTS for attack in sorted(INFRASTRUCTURE_ATTACKS)
+                        if attack not in SANDBOX_ONLY_ATTACKS or target.id == INFRASTRUCTURE_ASSIGNMENT.id]
 
 # What each infrastructure attack's feedback must say (somewhere in its check messages, notes or output), any
 # assignment. The others must only gain nothing.
@@ -55,9 +59,7 @@ def test_every_example_is_graded_with_the_csv_columns(graded):
     assignment, batch = graded
     lines = batch.csv.splitlines()
     assert lines[0] == ",".join(["student", "assignment", *(c.name for c in assignment.checks), "total", "max"])
-    expected = sorted(p.stem for p in examples_dir(assignment).glob("*.ipynb")
-                      if isolation() != "none" or not p.stem.startswith("hostile_"))
-    assert [line.split(",")[0] for line in lines[1:]] == expected
+    assert [line.split(",")[0] for line in lines[1:]] == suite_examples(assignment)
     assert all(float(line.split(",")[-1]) == assignment.max_points for line in lines[1:])
 
 
@@ -114,10 +116,10 @@ def test_examples_cover_the_attack_library(graded):
 
 
 @needs_namespaces
-@pytest.mark.parametrize("attack", sorted(INFRASTRUCTURE_ATTACKS))
-def test_infrastructure_attack_gains_nothing(graded, attack):
+@pytest.mark.parametrize("target, attack", INFRASTRUCTURE_CASES)
+def test_infrastructure_attack_gains_nothing(target, attack, example_batches):
     """No attack raises any check above the honest `one_bug` submission it is built on."""
-    _, batch = graded
+    batch = example_batches(target)
     base, result = points(batch.results["one_bug"]), batch.results[f"hostile_{attack}"]
     raised = {name: p for name, p in points(result).items() if p > base[name]}
     assert not raised, f"hostile_{attack} gained {raised}\n{text(result)}"
@@ -138,8 +140,8 @@ def test_output_attack_fails_every_check_but_side_effects(graded, attack):
 
 
 @needs_namespaces
-def test_output_flood_is_cut_but_counted(graded):
-    _, batch = graded
+def test_output_flood_is_cut_but_counted(example_batch):
+    batch = example_batch
     result = batch.results["hostile_prints_megabytes"]
     assert result.output_bytes > 20_000_000 and len(result.output_tail) <= 8192
 
@@ -167,7 +169,7 @@ def test_the_vandal_wrote_nothing_outside_its_sandbox(graded):
 
 
 @needs_namespaces
-def test_nothing_the_submission_started_survives(graded):
+def test_nothing_the_submission_started_survives(example_batch):
     """hostile_background_process started `sleep 313`; the pid namespace took it down with the child."""
     for proc in Path("/proc").glob("[0-9]*"):
         try:
@@ -178,8 +180,8 @@ def test_nothing_the_submission_started_survives(graded):
 
 
 @needs_namespaces
-def test_no_network_from_the_sandbox(graded):
+def test_no_network_from_the_sandbox(example_batch):
     """hostile_network tried to send to a server listening on this machine's localhost."""
-    _, batch = graded
+    batch = example_batch
     assert batch.leaked == []
     assert "no network" in batch.results["hostile_network"].output_tail

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import sys
-import time
 import urllib.parse
 from dataclasses import replace
 from pathlib import Path
@@ -20,8 +19,8 @@ import pytest
 
 from autograder import batch as batch_module
 from autograder.assignments import examples_dir, release_notebook
-from autograder.batch import csv_cell, csv_text, find_submissions, grade_batch, safe_name, student_id
-from autograder.check import Assignment, Check, Figure, Probe, SubmissionError, Tolerance, Verdict
+from autograder.batch import csv_cell, find_submissions, grade_batch, safe_name, student_id
+from autograder.check import Assignment, Check, Probe, SubmissionError, Tolerance, Verdict
 from autograder.extract import Cell
 from autograder.feedback import render
 from autograder.grade import grade_notebook, verify_all

@@ -55,12 +55,16 @@ def namespace_of(assignment, example):
 
 
 def honest_examples(assignment):
-    return ["perfect", "one_bug", "wrong", *(f"variant_{v}" for v in assignment.variants)]
+    """perfect, one_bug and wrong (between them every check both passes and fails) and the variants that keep
+    full marks: where the two paths disagreeing would cost an honest student points in nbgrader. The variants
+    that lose points are graded by the fast grader in test_grading_examples."""
+    return ["perfect", "one_bug", "wrong", *(f"variant_{name}" for name, v in assignment.variants.items()
+                                             if not v.loses)]
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id)
 def test_hidden_cells_reach_the_fast_graders_verdicts(assignment, example_batches):
-    """For every honest example, each check passes in the nbgrader path exactly when it passes in the fast
+    """For these honest examples, each check passes in the nbgrader path exactly when it passes in the fast
     grader (one definition of each check, two ways of running the student's code)."""
     batch = example_batches(assignment)
     for example in honest_examples(assignment):
