@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 
 import numpy as np
 
@@ -153,7 +154,9 @@ class Context:
             return self._model64(torch.from_numpy(images).double()).softmax(dim=1).numpy()
 
 
+@functools.lru_cache(maxsize=4)
 def make_context(device: str = "cpu") -> Context:
+    """One context per device and process (nbgrader runs one hidden cell per check, each asking for it)."""
     return Context(device)
 
 

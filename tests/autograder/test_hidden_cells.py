@@ -45,6 +45,20 @@ def test_each_hidden_cell_carries_the_points_of_its_checks(assignment):
     assert sorted(seen) == sorted(c.name for c in assignment.checks)
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id)
+def test_each_run_hidden_checks_cell_runs_one_check(assignment):
+    """nbgrader scores a cell all or nothing, so a cell running several checks would take every point of them
+    for one failure and disagree with the fast grader; a quiz_score cell returns its partial credit instead."""
+    nb = json.loads(solution_notebook(assignment).read_text())
+    grade_cells = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+                   if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    for grade_id, _, function, names in hidden_calls(assignment):
+        if "quiz_score(" in grade_cells[grade_id]:
+            continue
+        checks = [c.name for c in assignment.checks_for(function) if names is None or c.name in names]
+        assert len(checks) == 1, f"{grade_id} runs {checks}: split it into one hidden cell per check"
+
+
 def namespace_of(assignment, example):
     nb = json.loads((examples_dir(assignment) / example).read_text())
     namespace = new_namespace()
