@@ -1,6 +1,8 @@
-"""Fast grader vs ``nbgrader autograde`` on the same submissions of notebook 02, side by side in one run.
+"""Fast grader vs ``nbgrader autograde`` on the same submissions of one notebook, side by side in one run.
 
-    python benchmarks/bench_grading.py                # 2 copies each of perfect / one_bug / wrong = 6 submissions
+    python benchmarks/bench_grading.py                # the first registered notebook; 2 copies each of
+                                                      # perfect / one_bug / wrong = 6 submissions
+    python benchmarks/bench_grading.py --assignment ID
     python benchmarks/bench_grading.py --copies 4 --quick
 
 Both graders run sequentially (``--workers 1`` for ours; nbgrader has no parallelism) in a throw-away nbgrader
@@ -109,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'student':<12} {'fast grader':>12} {'nbgrader':>9}")
     for r in results:
         print(f"{r.student:<12} {r.total:>12g} {nb_scores[r.student]:>9g}")
+    disagree = sorted(r.student for r in results if abs(r.total - nb_scores[r.student]) > 1e-9)
+    print("the two graders give every submission the same score" if not disagree else
+          f"THE GRADERS DISAGREE on {', '.join(disagree)} (a hidden cell running several checks?)")
     print(f"fast grader, fixed start-up (reference check, context, warm launcher): {startup:6.2f} s")
     print(f"fast grader, steady state:                                             {steady:6.2f} s per submission")
     print(f"fast grader, whole batch of {n}:                                        {fast / n:6.2f} s per submission")

@@ -210,12 +210,19 @@ def test_probe_inputs_are_what_the_checks_claim(context):
 
 
 def test_hidden_cells_carry_the_points_of_their_checks():
+    """One hidden cell per check (nbgrader scores a cell all or nothing), the quiz in one quiz_score cell that
+    returns its partial credit."""
     nb = json.loads(solution_notebook(ASSIGNMENT).read_text())
     cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"]
              if c["metadata"].get("nbgrader", {}).get("grade")}
-    for function in ASSIGNMENT.functions:
-        cell = cells[f"test_{function}"]
-        assert cell["metadata"]["nbgrader"]["points"] == ASSIGNMENT.points_for(function)
-        call = "quiz_score" if function == "ANSWERS" else "run_hidden_checks"
-        assert f'{call}("{ASSIGNMENT.id}", "{function}", globals())' in "".join(cell["source"])
+    for check in ASSIGNMENT.checks:
+        if check.function == "ANSWERS":
+            continue
+        cell = cells[f"test_{check.name}"]
+        assert cell["metadata"]["nbgrader"]["points"] == check.points
+        assert f'run_hidden_checks("{ASSIGNMENT.id}", "{check.function}", globals(), checks=("{check.name}",))' \
+            in "".join(cell["source"])
+    quiz = cells["test_ANSWERS"]
+    assert quiz["metadata"]["nbgrader"]["points"] == ASSIGNMENT.points_for("ANSWERS")
+    assert f'quiz_score("{ASSIGNMENT.id}", "ANSWERS", globals())' in "".join(quiz["source"])
     assert ASSIGNMENT.max_points == 15
