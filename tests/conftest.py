@@ -32,3 +32,15 @@ def empty_cache(tmp_path, monkeypatch):
     """An empty hwlib download cache."""
     monkeypatch.setenv("HWLIB_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch on one thread for a module's tests, restored afterwards (two xdist workers share two cores; busy
+    thread pools slow everyone). Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -13,14 +13,7 @@ from autograder.extract import notebook_cells
 from autograder.sandbox.runner import exec_cell, new_namespace, run_probe
 
 ASSIGNMENT = ae.ASSIGNMENT
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,7 @@ from autograder.reference import reference_outputs
 from autograder.sandbox.runner import exec_cell, new_namespace
 
 ASSIGNMENT = nv.ASSIGNMENT
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """The probes and checks on one thread: the test machine is shared, and busy thread pools slow everyone."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

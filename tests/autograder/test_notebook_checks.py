@@ -15,6 +15,7 @@ from autograder.sandbox.runner import exec_cell, new_namespace
 from autograder_helpers import example_cells
 
 ID = nv.ASSIGNMENT.id
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def namespace_of(example):
@@ -22,17 +23,6 @@ def namespace_of(example):
     for name, source in example_cells(example, nv.ASSIGNMENT).items():
         assert exec_cell(Cell(name, source, 0), namespace) is None
     return namespace
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread for the student's code and the checks: the test machine is shared."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
