@@ -48,3 +48,17 @@ def shared_folder(tmp_path_factory) -> Path:
     """A folder shared by all xdist workers of this test session."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def solution_namespace(assignment) -> dict:
+    """The solution notebook's functions of ``assignment``, extracted and executed as the grader does (a cell that
+    raises fails the calling test)."""
+    from autograder.assignments import solution_notebook
+    from autograder.extract import notebook_cells
+    from autograder.sandbox.runner import exec_cell, new_namespace
+
+    namespace = new_namespace()
+    for cell in notebook_cells(solution_notebook(assignment), assignment.functions):
+        error = exec_cell(cell, namespace)
+        assert error is None, f"solution cell {cell.name} of {assignment.id} raised: {error}"
+    return namespace

@@ -6,21 +6,15 @@ import pytest
 import torch
 
 import hwlib
-from autograder.assignments import solution_notebook
 from autograder.checks.adversarial_examples import ASSIGNMENT
-from autograder.extract import notebook_cells
-from autograder.sandbox.runner import exec_cell, new_namespace
-
+from course import solution_namespace
 
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
 
 
 @pytest.fixture(scope="module")
 def solution():
-    namespace = new_namespace()
-    for cell in notebook_cells(solution_notebook(ASSIGNMENT), ASSIGNMENT.functions):
-        assert exec_cell(cell, namespace) is None
-    return namespace
+    return solution_namespace(ASSIGNMENT)
 
 
 @pytest.fixture(scope="module")

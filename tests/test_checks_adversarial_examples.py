@@ -9,8 +9,8 @@ import torch
 
 from autograder.assignments import solution_notebook
 from autograder.checks import adversarial_examples as ae
-from autograder.extract import notebook_cells
-from autograder.sandbox.runner import exec_cell, new_namespace, run_probe
+from autograder.sandbox.runner import run_probe
+from course import solution_namespace
 
 ASSIGNMENT = ae.ASSIGNMENT
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -23,10 +23,7 @@ def context():
 
 @pytest.fixture(scope="module")
 def solution():
-    namespace = new_namespace()
-    for cell in notebook_cells(solution_notebook(ASSIGNMENT), ASSIGNMENT.functions):
-        assert exec_cell(cell, namespace) is None
-    return namespace
+    return solution_namespace(ASSIGNMENT)
 
 
 @pytest.fixture(scope="module")

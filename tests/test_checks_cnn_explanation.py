@@ -9,10 +9,9 @@ from autograder.check import SubmissionError
 from autograder.checks import cnn_explanation as ce
 from autograder.checks import cnn_explanation_probes as cp
 from autograder.checks import quiz
-from autograder.extract import notebook_cells
 from autograder.reference import reference_outputs
 from autograder.assignments import solution_notebook
-from autograder.sandbox.runner import exec_cell, new_namespace
+from course import solution_namespace
 
 A = ce.ASSIGNMENT
 
@@ -30,10 +29,7 @@ def ctx():
 @pytest.fixture(scope="module")
 def solution():
     """The solution notebook's functions, extracted as the grader extracts them."""
-    namespace = new_namespace()
-    for cell in notebook_cells(solution_notebook(A), A.functions):
-        assert exec_cell(cell, namespace) is None
-    return namespace
+    return solution_namespace(A)
 
 
 def check(name):
