@@ -1,6 +1,7 @@
 # make demo  : set everything up (first time) and run every registered notebook offline end to end
 #              (make demo ONLY=<assignment id> for one; `python -m autograder list` lists them)
 # make test  : set everything up (first time) and run the test suite
+# make release: write the student course into release/ (what students get; no answers)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.hwlib-installed
 # torch/torchvision are pinned here (they install from local disk on the course machines); pyproject allows >=2.4.
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: install demo test notebooks grade-demo bench clean
+.PHONY: install demo test notebooks grade-demo release bench clean
 
 install: $(STAMP)
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 
 ONLY ?=
 demo: install
-	HWLIB_SOURCE=offline $(PY) -m hwlib.demo $(foreach a,$(ONLY),--only $(a))
+	HWLIB_SOURCE=offline $(PY) -m autograder demo $(foreach a,$(ONLY),--only $(a))
 
 PYTEST_ARGS ?=
 test: install
@@ -33,14 +34,21 @@ notebooks: install
 	$(PY) -m autograder.course sync
 	cd autograder && for a in $$($(CURDIR)/$(PY) -c "from autograder.assignments import CHECK_MODULES; print(*CHECK_MODULES)"); do \
 	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment "$$a" --force || exit 1; done
-	$(PY) -m autograder.examples
+	$(PY) -m autograder examples
 
 grade-demo: install
-	$(PY) -m autograder demo
+	$(PY) -m autograder demo --no-notebooks
+
+# The student course (notebooks, hwlib, its weights, a student README and pyproject; the wheel in release/dist/):
+# what an instructor publishes as the public course repository (course.cfg: release_repository, pip_spec).
+RELEASE ?= release
+release: install
+	rm -rf $(RELEASE)
+	$(PY) -m autograder release $(RELEASE) --wheel
 
 # Every benchmark in benchmarks/ (each prints its ratios side by side).
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf outputs .pytest_cache
+	rm -rf outputs release .pytest_cache

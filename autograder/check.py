@@ -92,41 +92,21 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Variant:
-    """An example submission that pins down how the checks judge one way of writing the code.
-
-    ``bodies`` replaces the ``### BEGIN/END SOLUTION`` region of the named functions (the others keep the
-    solution). ``loses`` names the checks that must lose points; every other check must give full marks (so a
-    known-correct variant has ``loses=()``). ``note`` says what the variant is, for people reading the tests."""
-    bodies: Mapping[str, str]
-    loses: tuple[str, ...] = ()
-    note: str = ""
-
-
-@dataclass(frozen=True)
 class Assignment:
     """Everything the grader knows about one assignment: its notebook, its student functions and its checks.
 
     ``make_context(device)`` builds the inputs and the model the probes use (deterministic; the same on every
     machine). Checks are listed in the order they appear in the grade table.
 
-    The example generator (``python -m autograder.examples``) builds the example submissions from the solution and
-    these bodies: ``wrong`` (a plausible wrong body for *every* function; the ``wrong`` example scores 0),
-    ``one_bug`` (a wrong body for one or two functions; ``one_bug`` scores more than 0 and less than full; the
-    hostile examples are built on it and may never score more than it) and ``variants`` (named
-    :class:`Variant` examples, e.g. real students' correct and wrong ways of writing a function)."""
+    An assignment holds no answer: no example body, no reference output, no quiz key. Its example submissions
+    (wrong, one bug, known variants) are test fixtures in ``tests/fixtures/<topic>.py``, which import the
+    assignment, never the other way round; the reference outputs come from the solution notebook, computed only in
+    the trusted grading process."""
     id: str
     notebook: str
     functions: tuple[str, ...]
     checks: tuple[Check, ...]
     make_context: Callable[[str], object]
-    wrong: Mapping[str, str] = field(default_factory=dict)
-    one_bug: Mapping[str, str] = field(default_factory=dict)
-    variants: Mapping[str, Variant] = field(default_factory=dict)
-    check_demo: Callable[[str], None] | None = None
-    """Optional: called with everything the solution notebook printed when executed offline in quick mode (the
-    tests and ``make demo``); raises ``AssertionError`` when a figure the issue promises is not there (e.g. the
-    saliency of the offline model is not on the objects)."""
 
     @property
     def probes(self) -> tuple[Probe, ...]:

@@ -69,10 +69,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where student code runs")
     g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
     verbs.add_parser("list", help="the registered assignments, their functions and points")
-    d = verbs.add_parser("demo", help="grade the example submissions and print the grade table")
-    d.add_argument("--out", type=Path, help="output folder (default: a temporary folder)")
-    d.add_argument("--workers", type=int, default=2)
-    d.add_argument("--only", action="append", metavar="ID", help="grade only this assignment (repeatable)")
+    from .demo import add_arguments as demo_arguments
+
+    demo_arguments(verbs.add_parser("demo", help="execute every solution notebook offline and grade the example "
+                                                 "submissions (instructor checkout)"))
+    e = verbs.add_parser("examples", help="regenerate the example submissions in tests/fixtures/examples/ "
+                                          "(instructor checkout)")
+    e.add_argument("--check", action="store_true", help="only check that the committed examples are current")
+    e.add_argument("--assignment", action="append", help="an assignment id (default: every registered one)")
+    r = verbs.add_parser("release", help="write the student course (notebooks, hwlib, its weights, a README, "
+                                         "a pyproject for hwlib alone) into a folder")
+    r.add_argument("out", type=Path, help="folder to write (must be empty or absent)")
+    r.add_argument("--wheel", action="store_true", help="also build the student wheel into OUT/dist/")
     return p
 
 
@@ -91,7 +99,18 @@ def main(argv: list[str] | None = None) -> int:
             functions = ", ".join(f"{f} ({assignment.points_for(f):g})" for f in assignment.functions)
             print(f"{assignment.id:<28} {assignment.max_points:>4g} points  {assignment.notebook}: {functions}")
         return 0
-    from .demo import main as demo_main
+    if args.verb == "examples":
+        import importlib
 
-    return demo_main([*(["--out", str(args.out)] if args.out else []), "--workers", str(args.workers),
-                      *(f"--only={a}" for a in args.only or ())])
+        from .instructor import fixtures
+
+        generate = importlib.import_module(f"{fixtures().__name__}.generate")
+        return generate.main([*(["--check"] if args.check else []), *(f"--assignment={a}" for a in args.assignment or ())])
+    if args.verb == "release":
+        from .release import write_release
+
+        write_release(args.out, wheel=args.wheel)
+        return 0
+    from .demo import run as run_demo
+
+    return run_demo(args)

@@ -26,7 +26,8 @@ EXAMPLES = ("perfect", "one_bug", "wrong")
 
 def make_course(tmp: Path, copies: int, assignment) -> tuple[Path, list[str]]:
     """A course root with solutions/, notebooks/, the nbgrader config and ``copies`` of each example submitted."""
-    from autograder.assignments import examples_dir
+    from autograder.instructor import fixtures
+    examples_dir = fixtures().examples_dir
 
     course = tmp / "course"
     (course / "autograder").mkdir(parents=True)

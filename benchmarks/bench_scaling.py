@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.update({"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1"})
 
-    from autograder.assignments import CHECK_MODULES, examples_dir, load_assignment
+    from autograder.assignments import CHECK_MODULES, load_assignment
+    from autograder.instructor import fixtures
+    examples_dir = fixtures().examples_dir
     from autograder.batch import find_submissions
     from autograder.reference import reference_outputs
 

@@ -76,7 +76,7 @@ def test_quiz_key_is_not_in_the_checks_module():
     """The answers live only in the solution notebook; the checks module and its examples never spell them."""
     import inspect
 
-    from autograder.checks import cnn_explanation_examples
+    from fixtures import cnn_explanation as cnn_explanation_examples
 
     for module in (ce, cp, cnn_explanation_examples):
         assert '"acd"' not in inspect.getsource(module) and "ANSWERS = {1" not in inspect.getsource(module)

@@ -9,9 +9,11 @@ import torch
 from autograder.assignments import solution_notebook
 from autograder.check import Verdict
 from autograder.checks import gradient_ascent as checks
-from autograder.examples.generate import fill
+from fixtures import examples_for
+from fixtures.generate import fill
 
 A = checks.ASSIGNMENT
+EXAMPLES = examples_for(A.id)
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +99,18 @@ def test_own_gradient_swaps_and_restores_the_global():
     assert ns["logit_gradient"]() == "student"
 
 
-@pytest.mark.parametrize("name", ["wrong", "one_bug", *A.variants])
+@pytest.mark.parametrize("name", ["wrong", "one_bug", *EXAMPLES.variants])
 def test_examples_score_as_the_module_says(name, solution_cells, ctx, reference):
     """wrong loses every check, one_bug some (only of its function), each variant exactly its `loses`."""
-    bodies = A.wrong if name == "wrong" else A.one_bug if name == "one_bug" else A.variants[name].bodies
+    bodies = EXAMPLES.wrong if name == "wrong" else EXAMPLES.one_bug if name == "one_bug" else EXAMPLES.variants[name].bodies
     lost = lost_checks(bodies, solution_cells, ctx, reference)
     if name == "wrong":
         assert lost == {c.name for c in A.checks}
     elif name == "one_bug":
-        assert lost and {c.function for c in A.checks if c.name in lost} <= set(A.one_bug)
+        assert lost and {c.function for c in A.checks if c.name in lost} <= set(EXAMPLES.one_bug)
         assert lost != {c.name for c in A.checks}
     else:
-        assert lost == set(A.variants[name].loses), A.variants[name].note
+        assert lost == set(EXAMPLES.variants[name].loses), EXAMPLES.variants[name].note
 
 
 HOSTILE = {"nan": lambda v: np.full_like(v, np.nan), "inf": lambda v: np.full_like(v, np.inf), "huge": lambda v: np.full_like(v, 1e38),

@@ -7,7 +7,7 @@ import torch
 import hwlib
 from autograder.assignments import registered, solution_notebook
 from autograder.course import INSTALL, course_config, parameters_cell, sync
-from hwlib.demo import execute_notebook, printed_text
+from autograder.notebook_run import execute_notebook, printed_text
 
 
 def test_setup_resolves_source_device_seed_and_prints_one_line(capsys):

@@ -11,7 +11,9 @@ import pytest
 
 from autograder.assignments import registered, release_notebook, solution_notebook
 from course import QUICK_OFFLINE, file_lock, make_course, nbgrader, shared_folder
-from hwlib.demo import printed_text, save_outputs
+from fixtures import examples_for
+
+from autograder.notebook_run import printed_text, save_outputs
 
 ASSIGNMENTS = registered()
 
@@ -87,8 +89,9 @@ def test_solution_runs_every_cell_and_shows_its_results(assignment, autograded, 
     text = printed_text(nb)
     assert "source=offline" in text, "the setup cell prints its status line"
     assert len([f for f in files if f.suffix == ".png"]) >= 2, "the notebook shows its results as figures"
-    if assignment.check_demo is not None:
-        assignment.check_demo(text)
+    check_demo = examples_for(assignment.id).check_demo
+    if check_demo is not None:
+        check_demo(text)
 
 
 def test_release_is_what_nbgrader_generates_and_autograde_scores_it(assignment, autograded):

@@ -2,9 +2,11 @@
 checks modules and the examples names an assignment id."""
 import subprocess
 
-from autograder.assignments import CHECK_MODULES, repo_root
+from fixtures import examples_for
 
-ALLOWED = ("autograder/assignments.py", "solutions/", "notebooks/", "autograder/checks/", "autograder/examples/")
+from autograder.assignments import CHECK_MODULES, load_assignment, repo_root
+
+ALLOWED = ("autograder/assignments.py", "solutions/", "notebooks/", "autograder/checks/", "tests/fixtures/")
 
 
 def test_no_file_outside_the_registry_names_an_assignment_id():
@@ -24,4 +26,6 @@ def test_every_registered_assignment_has_its_files():
     for assignment_id, module in CHECK_MODULES.items():
         assert module.startswith("autograder.checks."), module
         assert (root / "solutions" / assignment_id).is_dir() and (root / "notebooks" / assignment_id).is_dir()
-        assert (root / "autograder" / "examples" / assignment_id).is_dir()
+        assert (root / "tests" / "fixtures" / "examples" / assignment_id).is_dir()
+        examples = examples_for(assignment_id)      # its fixture module: WRONG, ONE_BUG, VARIANTS
+        assert set(examples.wrong) == set(load_assignment(assignment_id).functions) and examples.one_bug

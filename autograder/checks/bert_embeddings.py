@@ -18,7 +18,7 @@ import functools
 import numpy as np
 
 from ..arrays import SubmissionError, describe, norm_relative_error, to_array
-from ..check import Assignment, Check, Probe, Tolerance, Variant, Verdict
+from ..check import Assignment, Check, Probe, Tolerance, Verdict
 from .quiz import quiz_checks
 
 ASSIGNMENT_ID = "05_bert_embeddings"
@@ -360,95 +360,5 @@ CHECKS = (
     *quiz_checks(QUESTIONS, variable="ANSWERS", points=QUIZ_POINTS),
 )
 
-_SHAPE_CHECK = """\
-if a.shape != b.shape:
-    raise ValueError(f"a and b must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-"""
-_LAYER_CHECK = """\
-num_states = len(output.hidden_states)
-if not -num_states <= layer < num_states:
-    raise ValueError(f"layer must be in [{-num_states}, {num_states - 1}], got {layer}")
-"""
 
-WRONG = {
-    "euclidean_distance": "distance = ((a - b) ** 2).sum()  # squared, and no shape check",
-    "cosine_similarity": "similarity = (a * b).sum()  # not normalised, no shape check",
-    "get_select_embedding": "embedding = output.hidden_states[-1][0][select_word_index]  # token index, fixed layer",
-    "ANSWERS": "ANSWERS = {}",
-}
-
-ONE_BUG = {
-    "get_select_embedding": _LAYER_CHECK + """\
-span = tokenized_sentence.word_to_tokens(select_word_index)
-if span is None:
-    raise ValueError(f"no word {select_word_index} in this sentence")
-embedding = output.hidden_states[layer][0][span.start]  # BUG: the first token only (HW9), not the mean""",
-}
-
-VARIANTS = {
-    "cosine_functional": Variant(
-        {"cosine_similarity": _SHAPE_CHECK + "similarity = torch.nn.functional.cosine_similarity(a, b, dim=0)"},
-        note="torch.nn.functional.cosine_similarity instead of the formula"),
-    "cosine_hw9_epsilon": Variant(
-        {"cosine_similarity": _SHAPE_CHECK + "similarity = (a * b).sum() / ((a ** 2).sum() ** 0.5 * (b ** 2).sum() "
-                                             "** 0.5 + 1e-8)"},
-        note="HW9's formula with + 1e-8 in the denominator"),
-    "euclidean_torch_dist": Variant(
-        {"euclidean_distance": _SHAPE_CHECK + "distance = torch.dist(a, b)"}, note="torch.dist"),
-    "euclidean_sum_of_squares": Variant(
-        {"euclidean_distance": _SHAPE_CHECK + "distance = ((a - b) ** 2).sum() ** 0.5"},
-        note="square root of the sum of squares, as HW9's l2_norm"),
-    "numpy_inside": Variant(
-        {"euclidean_distance": _SHAPE_CHECK + """\
-import numpy as np
-a, b = np.asarray(a.detach().cpu(), dtype=np.float64), np.asarray(b.detach().cpu(), dtype=np.float64)
-distance = np.sqrt(((a - b) ** 2).sum())""",
-         "cosine_similarity": _SHAPE_CHECK + """\
-import numpy as np
-a, b = np.asarray(a.detach().cpu(), dtype=np.float64), np.asarray(b.detach().cpu(), dtype=np.float64)
-similarity = a @ b / (np.linalg.norm(a) * np.linalg.norm(b))"""},
-        note="converts the tensors to numpy and returns numpy floats"),
-    "select_word_to_tokens": Variant(
-        {"get_select_embedding": _LAYER_CHECK + """\
-span = tokenized_sentence.word_to_tokens(select_word_index)
-if span is None:
-    raise ValueError(f"no word {select_word_index} in this sentence")
-embedding = output.hidden_states[layer][0, span.start:span.end].mean(dim=0)"""},
-        note="word_to_tokens instead of word_ids"),
-    "select_returns_numpy": Variant(
-        {"get_select_embedding": _LAYER_CHECK + """\
-word_ids = tokenized_sentence.word_ids()
-tokens = [t for t, w in enumerate(word_ids) if w == select_word_index]
-if not tokens:
-    raise ValueError(f"no word {select_word_index} in this sentence")
-embedding = output.hidden_states[layer][0][tokens].mean(dim=0).cpu().numpy()  # numpy, as HW9 returned"""},
-        note="returns a numpy vector like HW9"),
-    "euclidean_squared": Variant(
-        {"euclidean_distance": _SHAPE_CHECK + "distance = ((a - b) ** 2).sum()"}, loses=("euclidean_values",),
-        note="the squared distance"),
-    "euclidean_no_shape_check": Variant(
-        {"euclidean_distance": "distance = ((a - b) ** 2).sum().sqrt()"}, loses=("euclidean_errors",),
-        note="right values, but (1,) and (384,) broadcast silently and (384,) vs (383,) raises RuntimeError"),
-    "cosine_unnormalised": Variant(
-        {"cosine_similarity": _SHAPE_CHECK + "similarity = (a * b).sum()"}, loses=("cosine_values",),
-        note="the dot product without dividing by the norms"),
-    "select_token_index": Variant(
-        {"get_select_embedding": _LAYER_CHECK + """\
-words = max(w for w in tokenized_sentence.word_ids() if w is not None) + 1
-if not 0 <= select_word_index < words:
-    raise ValueError(f"no word {select_word_index} in this sentence")
-embedding = output.hidden_states[layer][0][select_word_index]  # BUG: token index; token 0 is [CLS]"""},
-        loses=("select_word", "select_layers", "select_multi_token"),
-        note="the word index used as a token index (off by [CLS], and wrong after a multi-token word)"),
-    "select_fixed_layer": Variant(
-        {"get_select_embedding": """\
-LAYER = -1  # HW9 fixed the layer (12 on BERT-base)
-tokens = [t for t, w in enumerate(tokenized_sentence.word_ids()) if w == select_word_index]
-if not tokens:
-    raise ValueError(f"no word {select_word_index} in this sentence")
-embedding = output.hidden_states[LAYER][0][tokens].mean(dim=0)"""},
-        loses=("select_layers", "select_errors"), note="ignores the layer argument (and so never checks it)"),
-}
-
-ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context, wrong=WRONG, one_bug=ONE_BUG,
-                        variants=VARIANTS)
+ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context)

@@ -35,7 +35,6 @@ import numpy as np
 
 from ..arrays import cosine, flag, norm_relative_error, shape_problem, to_array
 from ..check import Assignment, Check, Figure, Probe, SubmissionError, Tolerance, Verdict
-from .gradient_ascent_examples import ONE_BUG, VARIANTS, WRONG
 
 ASSIGNMENT_ID = "01_gradient_ascent"
 NOTEBOOK = "gradient_ascent.ipynb"
@@ -483,5 +482,4 @@ CHECKS = (
           _verify_params, side_effect=True),
 )
 
-ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context, wrong=WRONG, one_bug=ONE_BUG,
-                        variants=VARIANTS)
+ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context)

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from autograder.assignments import examples_dir, release_notebook
+from autograder.assignments import release_notebook
+from fixtures import examples_dir
 from autograder.checks.network_visualization import ASSIGNMENT as INFRASTRUCTURE_ASSIGNMENT
-from autograder.examples.attacks import SANDBOX_ONLY_ATTACKS
+from fixtures.attacks import SANDBOX_ONLY_ATTACKS
 from autograder.sandbox import Limits, isolation
 from course import file_lock  # noqa: F401  (re-exported for the autograder tests)
 
@@ -40,7 +41,7 @@ def suite_examples(assignment) -> list[str]:
     """The example submissions (stems, sorted) the test suite grades for ``assignment``: all of them, except the
     hostile ones where the sandbox has no namespaces (they really attack) and, for every assignment but the
     infrastructure tests' one, the attacks whose outcome cannot depend on the assignment
-    (:data:`~autograder.examples.attacks.SANDBOX_ONLY_ATTACKS`: hangs, bombs, processes, network, per-uid state)."""
+    (:data:`~fixtures.attacks.SANDBOX_ONLY_ATTACKS`: hangs, bombs, processes, network, per-uid state)."""
     skipped = set() if isolation() != "none" else {p.stem for p in examples_dir(assignment).glob("hostile_*.ipynb")}
     if assignment.id != INFRASTRUCTURE_ASSIGNMENT.id:
         skipped |= {f"hostile_{name}" for name in SANDBOX_ONLY_ATTACKS}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import examples_dir
+from fixtures import examples_dir
 from autograder.batch import find_submissions, grade_batch
 
 from course import shared_folder

@@ -3,7 +3,8 @@ import shutil
 
 import pytest
 
-from autograder.assignments import examples_dir, release_notebook
+from autograder.assignments import release_notebook
+from fixtures import examples_dir
 from autograder.batch import csv_text, find_submissions, grade_batch, result_path
 
 from autograder_helpers import TEST_LIMITS, example_cells, notebook_with

@@ -9,8 +9,10 @@ import torch
 
 from autograder import images
 from autograder.arrays import norm_relative_error
-from autograder.assignments import examples_dir, solution_notebook
+from autograder.assignments import solution_notebook
+from fixtures import examples_dir
 from autograder.checks import network_visualization as nv
+from fixtures import network_visualization as nv_fixtures
 from autograder.extract import Cell
 from autograder.reference import reference_outputs
 from autograder.sandbox.runner import exec_cell, new_namespace
@@ -87,7 +89,7 @@ def test_side_effects_are_small_separate_checks():
 
 def test_every_variant_names_checks_that_exist():
     names = {c.name for c in nv.CHECKS}
-    for name, variant in nv.VARIANTS.items():
+    for name, variant in nv_fixtures.VARIANTS.items():
         assert set(variant.loses) <= names and variant.note, name
         assert set(variant.bodies) <= set(nv.FUNCTIONS), name
 
@@ -360,7 +362,7 @@ def test_fooling_variants_lose_exactly_their_checks_with_the_right_message(refer
     checks they name, with a message naming their mistake; the two correct ones that take other paths through the
     recordings (a check after each step; CS231n's .data updates with sqrt(sum(g*g))) pass every check (all the
     variants are also graded as examples: test_grading_examples)."""
-    variant = nv.VARIANTS[name]
+    variant = nv_fixtures.VARIANTS[name]
     outputs = nv.FOOLING_PROBE.run(example_function(f"variant_{name}", "make_fooling_image"), context)
     for c in ASSIGNMENT.checks_for("make_fooling_image"):
         result = c.verify(outputs, reference["fooling"], context, c.tolerance)

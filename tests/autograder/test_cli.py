@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from autograder.assignments import examples_dir
+from fixtures import examples_dir
 
 
 def test_grade_command_writes_csv_and_feedback(assignment, tmp_path):

@@ -15,7 +15,7 @@ from dataclasses import replace
 import psutil
 import pytest
 
-from autograder.assignments import examples_dir
+from fixtures import examples_dir
 from autograder.batch import find_submissions, grade_batch, result_path
 from autograder.distributed import connect, grade_distributed, parse_scheduler
 from autograder.progress import Progress

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.assignments import examples_dir, registered, repo_root
-from autograder.examples.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS, SANDBOX_ONLY_ATTACKS
+from autograder.assignments import registered, repo_root
+from fixtures import examples_dir, examples_for
+from fixtures.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS, SANDBOX_ONLY_ATTACKS
 
 from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, TEST_LIMITS, needs_namespaces, suite_examples
 
@@ -88,7 +89,7 @@ def test_one_bug_gets_partial_credit_and_is_told_what(graded):
     result = batch.results["one_bug"]
     assert 0 < result.total < result.max, text(result)
     failed = [c for c in result.checks if not c.passed]
-    assert {c.function for c in failed} <= set(assignment.one_bug), text(result)
+    assert {c.function for c in failed} <= set(examples_for(assignment.id).one_bug), text(result)
     assert all(len(c.message) > 20 for c in failed)
 
 
@@ -102,7 +103,7 @@ def test_wrong_and_unparseable_get_zero(graded):
 def test_variants_score_as_their_checks_module_says(graded):
     """Known-correct ways of writing a function keep full marks; known-wrong ones lose exactly the named checks."""
     assignment, batch = graded
-    for name, variant in assignment.variants.items():
+    for name, variant in examples_for(assignment.id).variants.items():
         result = batch.results[f"variant_{name}"]
         lost = {c.name for c in result.checks if not c.passed}
         assert lost == set(variant.loses), f"variant {name} ({variant.note}): lost {sorted(lost)}, expected " \

@@ -1,6 +1,6 @@
 """Issue 7: no student can stop the batch, outlive their turn, slow a classmate, or poison what later students are
 graded against. One test (or more) per class of the issue; the hostile notebooks are the generic attacks of
-``autograder.examples.attacks`` built on the infrastructure assignment's ``one_bug``. Sandboxed runs share one warm
+``fixtures.attacks`` built on the infrastructure assignment's ``one_bug``. Sandboxed runs share one warm
 sandbox per module and use small deadlines."""
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 
 from autograder import batch as batch_module
-from autograder.assignments import examples_dir, release_notebook
+from autograder.assignments import release_notebook
+from fixtures import examples_dir
 from autograder.batch import csv_cell, find_submissions, grade_batch, safe_name, student_id
 from autograder.check import Assignment, Check, Probe, SubmissionError, Tolerance, Verdict
 from autograder.extract import Cell

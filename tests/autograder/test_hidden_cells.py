@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from autograder.assignments import examples_dir, registered, solution_notebook
+from autograder.assignments import registered, solution_notebook
+from fixtures import examples_dir, examples_for
 from autograder.extract import Cell
 from autograder.notebook_checks import check_function
 from autograder.sandbox.runner import exec_cell, new_namespace
@@ -72,7 +73,7 @@ def honest_examples(assignment):
     """perfect, one_bug and wrong (between them every check both passes and fails) and the variants that keep
     full marks: where the two paths disagreeing would cost an honest student points in nbgrader. The variants
     that lose points are graded by the fast grader in test_grading_examples."""
-    return ["perfect", "one_bug", "wrong", *(f"variant_{name}" for name, v in assignment.variants.items()
+    return ["perfect", "one_bug", "wrong", *(f"variant_{name}" for name, v in examples_for(assignment.id).variants.items()
                                              if not v.loses)]
 
 

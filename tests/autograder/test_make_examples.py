@@ -1,13 +1,14 @@
-"""autograder.examples: the committed example submissions are what the generator makes from each solution."""
+"""tests/fixtures: the committed example submissions are what the generator makes from each solution."""
 import pytest
 
-from autograder.assignments import examples_dir, registered
-from autograder.examples.generate import fill, generate
+from autograder.assignments import registered
+from fixtures import examples_dir
+from fixtures.generate import fill, generate
 
 
 @pytest.mark.parametrize("assignment", registered(), ids=lambda a: a.id)
 def test_committed_examples_are_in_sync_with_the_solution(assignment):
-    """If this fails: python -m autograder.examples, then commit autograder/examples/."""
+    """If this fails: python -m autograder examples, then commit tests/fixtures/examples/."""
     folder = examples_dir(assignment)
     generated = generate(assignment.id)
     assert sorted(generated) == sorted(p.name for p in folder.glob("*.ipynb"))

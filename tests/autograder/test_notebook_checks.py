@@ -8,6 +8,7 @@ import pytest
 
 from autograder.assignments import solution_notebook
 from autograder.checks import network_visualization as nv
+from fixtures import network_visualization as nv_fixtures
 from autograder.extract import Cell
 from autograder.notebook_checks import check_function, run_hidden_checks
 from autograder.sandbox.runner import exec_cell, new_namespace
@@ -88,7 +89,7 @@ def test_hidden_cells_add_up_to_the_fast_graders_points(example, functions):
     if example in ("perfect", "wrong"):
         lost = set() if example == "perfect" else {c.name for c in nv.CHECKS}
     else:
-        lost = set(nv.VARIANTS[example.removeprefix("variant_")].loses)
+        lost = set(nv_fixtures.VARIANTS[example.removeprefix("variant_")].loses)
     expected = sum(c.points for c in nv.CHECKS if c.function in functions and c.name not in lost)
     assert nbgrader_points(namespace_of(f"{example}.ipynb"), functions) == expected
 

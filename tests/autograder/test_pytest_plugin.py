@@ -3,7 +3,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
-from autograder.assignments import examples_dir
+from fixtures import examples_dir
 
 
 def run_pytest(assignment, example, tmp_path):

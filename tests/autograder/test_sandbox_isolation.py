@@ -91,7 +91,7 @@ def test_isolation_can_be_weakened_only_on_purpose(monkeypatch):
 
 def test_without_namespaces_grading_still_works_and_scores_the_same(assignment):
     """The weakest level (resource limits and a session only) gives the same verdicts on honest submissions."""
-    from autograder.assignments import examples_dir
+    from fixtures import examples_dir
     from autograder.grade import grade_notebook
     from autograder.reference import cache_key, reference_outputs
 
