@@ -118,8 +118,11 @@ def _compute(assignment: Assignment, timeout: float) -> bytes:
     with tempfile.TemporaryDirectory(prefix="autograder-reference-") as private:
         out = os.path.join(private, "reference.npz")
         env = {**os.environ, "HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "PYTHONWARNINGS": "ignore"}
-        result = subprocess.run([sys.executable, "-m", "autograder.reference", assignment.id, out], env=env,
-                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        # -I: no PYTHONPATH, no current folder, no user site on the import path (a CI job runs in the student's
+        # repository, whose files must never be imported in place of the grader's or numpy's).
+        result = subprocess.run([sys.executable, "-I", "-m", "autograder.reference", assignment.id, out], env=env,
+                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                cwd=private)
         if result.returncode != 0:
             raise RuntimeError(f"computing the reference outputs of {assignment.id} failed:\n"
                                f"{(result.stdout + result.stderr)[-3000:]}")
