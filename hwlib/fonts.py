@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from pathlib import Path
 from typing import Callable, Sequence
 
 #: Fonts known to cover Chinese, by family name (matplotlib's name for them), preferred first.
@@ -20,7 +21,8 @@ CJK_FONT_NAMES = (
     "Microsoft JhengHei", "Microsoft YaHei", "PingFang TC", "PingFang SC", "Heiti TC", "SimHei", "AR PL UMing TW",
     "AR PL UKai CN", "Droid Sans Fallback",
 )
-CJK_FONT_URL = "https://github.com/googlefonts/noto-cjk/raw/main/Sans/SubsetOTF/TC/NotoSansTC-Regular.otf"
+# The repository moved from googlefonts/ to notofonts/ (the old address only redirects); no published checksum.
+CJK_FONT_URL = "https://github.com/notofonts/noto-cjk/raw/main/Sans/SubsetOTF/TC/NotoSansTC-Regular.otf"
 CJK_FONT_FILE = "NotoSansTC-Regular.otf"
 FONT_URL_VARIABLE = "HWLIB_CJK_FONT_URL"
 
@@ -78,10 +80,18 @@ def fetch_cjk_font(url: str | None = None) -> str:
     return its path. Raises :class:`hwlib.OfflineError` without network."""
     from matplotlib import font_manager
 
-    from .sources import fetch
+    from .sources import OfflineError, fetch
 
     url = url or os.environ.get(FONT_URL_VARIABLE) or CJK_FONT_URL
-    path = fetch(url, CJK_FONT_FILE, desc="CJK font (Noto Sans TC)")
+    def verify(p):
+        if not font_covers(p, "蘋果"):
+            raise ValueError("not a font file that can draw Chinese characters.")
+
+    path = fetch(url, CJK_FONT_FILE, desc="CJK font (Noto Sans TC)", verify=verify)
+    if not font_covers(path, "蘋果"):
+        Path(path).unlink(missing_ok=True)
+        raise OfflineError(f"the cached CJK font ({path}) cannot draw Chinese characters and was removed; run again "
+                           "to download it anew.")
     font_manager.fontManager.addfont(str(path))
     return str(path)
 

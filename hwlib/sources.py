@@ -8,15 +8,20 @@ Environment variables (all optional):
     HWLIB_NO_NETWORK  "1" forbids every download (tests and graders set it)
     HWLIB_MIRROR      a base URL that replaces every download URL: ``<mirror>/<cache filename>`` (a course
                       mirror, a local server in tests)
+    HWLIB_CHECKSUMS   a JSON file ``{cache filename: sha256}`` replacing the publishers' checksums (a mirror that
+                      serves its own builds of the assets, e.g. the online test course in ``tests/online/``)
 
 Every online asset of every notebook goes through :func:`fetch` (one download path: cache, progress bar, atomic
-rename, truncation and checksum checks) and is read back through :func:`load_cached` (a cached file that cannot be
-read is removed, so a corrupt download never poisons the cache).
+rename; truncation, web-page, checksum and "does it load" checks before anything enters the cache), archives are
+unpacked by :func:`extract_zip` (into a temporary folder renamed into place), and cached files are read back
+through :func:`load_cached` (a cached file that cannot be read is removed - that file only - so a corrupt download
+never poisons the cache).
 """
 from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import tempfile
 import urllib.error
@@ -63,52 +68,169 @@ def download_url(url: str, filename: str) -> str:
     return f"{mirror.rstrip('/')}/{filename}" if mirror else url
 
 
-def fetch(url: str, filename: str, sha256: str | None = None, desc: str | None = None,
-          timeout: float = 30.0) -> Path:
-    """Return the cached copy of ``url`` (as ``cache_dir()/filename``), downloading it once with a progress bar.
+def _checksum_override(filename: str) -> tuple[str, str] | None:
+    """``("sha256", hex)`` for ``filename`` from ``$HWLIB_CHECKSUMS`` (a JSON file ``{cache filename: sha256}``), or
+    ``None``. A mirror that serves its own builds of the assets (the online test course) says what they are."""
+    setting = os.environ.get("HWLIB_CHECKSUMS", "").strip()
+    if not setting:
+        return None
+    try:
+        table = json.loads(Path(setting).read_text())
+    except (OSError, ValueError) as err:
+        raise OfflineError(f"$HWLIB_CHECKSUMS={setting!r} is not a readable JSON file ({err}).") from err
+    value = table.get(filename) if isinstance(table, dict) else None
+    return ("sha256", str(value).lower()) if value else None
 
-    The file is written to a temporary name and renamed only when complete and verified (the server's
-    Content-Length, and the ``sha256`` prefix when given), so an interrupted, truncated or corrupt download never
-    enters the cache. ``$HWLIB_MIRROR`` replaces the URL. Raises :class:`OfflineError` with a clear message when
-    the file is not cached and cannot be downloaded.
+
+def _expected_digest(filename: str, sha256: str | None, md5: str | None) -> tuple[str, str] | None:
+    """The checksum a file must have: the ``$HWLIB_CHECKSUMS`` entry, else the publisher's (sha256, possibly a
+    prefix as in torchvision's file names, or md5)."""
+    override = _checksum_override(filename)
+    if override is not None:
+        return override
+    if sha256:
+        return "sha256", sha256.lower()
+    if md5:
+        return "md5", md5.lower()
+    return None
+
+
+def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a file, read in chunks."""
+    digest = hashlib.new(algorithm, usedforsecurity=False) if algorithm == "md5" else hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest_matches(actual: str, expected: str) -> bool:
+    return actual.startswith(expected) if len(expected) < len(actual) else actual == expected
+
+
+def _looks_like_a_web_page(path: Path, filename: str) -> bool:
+    """A file that starts like an HTML document, downloaded for a name that is not one (a file-sharing link that
+    asks for confirmation, a login page, an error page)."""
+    if filename.lower().endswith((".html", ".htm")):
+        return False
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<?xml version")) or b"<html" in head[:200]
+
+
+def _cache_path(filename: str) -> Path:
+    parts = Path(filename).parts
+    if not filename or Path(filename).is_absolute() or ".." in parts:
+        raise ValueError(f"filename: expected a relative cache path without '..', got {filename!r}.")
+    return cache_dir() / filename
+
+
+def fetch(url: str, filename: str, sha256: str | None = None, desc: str | None = None,
+          timeout: float = 30.0, *, md5: str | None = None, verify=None, mirror: bool = True) -> Path:
+    """Return the cached copy of ``url`` (as ``cache_dir()/filename``; the name may contain folders, e.g.
+    ``mnist/t10k-labels-idx1-ubyte.gz``), downloading it once with a progress bar.
+
+    Nothing enters the cache unverified: the file is written to a temporary name next to its place and renamed
+    only when it is complete (the server's Content-Length), is not a web page, matches its checksum (``sha256``,
+    or a prefix of it as in torchvision's file names; ``md5``; ``$HWLIB_CHECKSUMS`` overrides both) and passes
+    ``verify(path)`` (e.g. "it unpickles"). A cached file with a known checksum is checked again before it is
+    returned; one that no longer matches is removed (only that file) and downloaded anew.
+    ``$HWLIB_MIRROR`` replaces the URL unless ``mirror=False`` (an instructor's own URL).
+
+    Raises:
+        OfflineError: the file is not cached and cannot be downloaded, or the download is truncated, corrupt,
+            a web page, or does not load; nothing is cached then.
     """
-    path = cache_dir() / filename
-    url = download_url(url, filename)
+    path = _cache_path(filename)
+    url = download_url(url, filename) if mirror else url
+    expected = _expected_digest(filename, sha256, md5)
     if path.is_file():
-        return path
+        if expected is None or _digest_matches(file_digest(path, expected[0]), expected[1]):
+            return path
+        path.unlink(missing_ok=True)
+        warnings.warn(f"{filename}: the cached copy does not match its {expected[0]} and was removed.", stacklevel=2)
     if not network_allowed():
         raise OfflineError(f"{filename} is not in the cache ({path}) and downloads are disabled "
                            "(HWLIB_NO_NETWORK is set). Use source='offline', or download it on a machine "
                            "with internet and copy it there.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     from tqdm.auto import tqdm
 
-    digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{filename}.", suffix=".part")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
             received = 0
             with tqdm(total=total, unit="B", unit_scale=True, desc=desc or filename) as bar:
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
-                    digest.update(chunk)
                     bar.update(len(chunk))
                     received += len(chunk)
         if total is not None and received != total:
             raise OfflineError(f"{filename}: the download from {url} is truncated ({received} of {total} bytes); "
                                "nothing was cached, try again.")
-        if sha256 is not None and not digest.hexdigest().startswith(sha256):
-            raise OfflineError(f"{filename}: download from {url} is corrupt (sha256 {digest.hexdigest()[:12]}…, "
-                               f"expected {sha256[:12]}…); try again.")
+        if _looks_like_a_web_page(Path(tmp), filename):
+            raise OfflineError(f"{filename}: {url} returned a web page, not the file (a sharing link that asks for "
+                               "confirmation, a login or an error page); nothing was cached. Use a direct "
+                               "download link.")
+        if expected is not None:
+            actual = file_digest(Path(tmp), expected[0])
+            if not _digest_matches(actual, expected[1]):
+                raise OfflineError(f"{filename}: download from {url} is corrupt ({expected[0]} {actual[:12]}…, "
+                                   f"expected {expected[1][:12]}…); nothing was cached, try again.")
+        if verify is not None:
+            try:
+                verify(Path(tmp))
+            except Exception as err:  # any reader's failure means the same thing: this download is unusable
+                raise OfflineError(f"{filename}: the download from {url} does not load ({type(err).__name__}: "
+                                   f"{str(err)[:200]}); nothing was cached.") from err
         os.replace(tmp, path)
-    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError) as err:
         raise OfflineError(f"could not download {filename} from {url} ({err}). Check the internet connection, "
                            "or use source='offline'.") from err
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def extract_zip(archive: Path, target: Path, what: str) -> Path:
+    """Unpack the zip ``archive`` into the folder ``target`` (once): into a temporary folder next to it, renamed
+    into place when complete, so an interrupted unpacking never leaves a folder that a later run trusts. An
+    archive that is not a valid zip is removed from the cache (only that file) with a clear
+    :class:`OfflineError`."""
+    import shutil
+    import zipfile
+
+    target = Path(target)
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part"))
+    try:
+        try:
+            with zipfile.ZipFile(archive) as z:
+                root = tmp.resolve()
+                for member in z.namelist():
+                    if not (tmp / member).resolve().is_relative_to(root):
+                        raise zipfile.BadZipFile(f"member {member!r} points outside the archive's folder")
+                bad = z.testzip()
+                if bad is not None:
+                    raise zipfile.BadZipFile(f"member {bad!r} is corrupt (CRC mismatch)")
+                z.extractall(tmp)
+        except (zipfile.BadZipFile, EOFError, NotImplementedError) as err:
+            Path(archive).unlink(missing_ok=True)
+            raise OfflineError(f"the {what} archive ({archive}) is not a valid zip file ({err}); it was removed "
+                               "from the cache. Check the URL (it must download the .zip itself).") from err
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process finished first
+            if not target.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def load_cached(path: Path, read, what: str):
@@ -160,10 +282,18 @@ def resolve_source(source: str | None = None, assets: tuple[tuple[str, str], ...
         print("hwlib: downloads disabled (HWLIB_NO_NETWORK) and online assets not cached: using offline mode.")
         return "offline"
     url = download_url(*missing[0])
+    reason = unreachable(url)
+    if reason is None:
+        return "online"
+    print(f"hwlib: cannot reach {url} ({reason}): using offline mode.")
+    return "offline"
+
+
+def unreachable(url: str, timeout: float = 5.0) -> str | None:
+    """``None`` when a HEAD request for ``url`` succeeds, else why not (one short phrase)."""
     try:
         request = urllib.request.Request(url, method="HEAD")
-        with urllib.request.urlopen(request, timeout=5):
-            return "online"
-    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as err:
-        print(f"hwlib: cannot reach {url} ({err}): using offline mode.")
-        return "offline"
+        with urllib.request.urlopen(request, timeout=timeout):
+            return None
+    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError) as err:
+        return str(err)

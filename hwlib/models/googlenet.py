@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from ..device import get_device
-from ..sources import fetch
+from ..sources import fetch, load_cached
 from .squeezenet import LoadedModel, freeze
 
 # torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.url (a test checks they agree); spelled out so that importing
@@ -57,7 +57,9 @@ def load_googlenet(device: str | torch.device | None = None) -> LoadedModel:
     Raises:
         hwlib.OfflineError: the weights are not cached and cannot be downloaded.
     """
-    path = fetch(GOOGLENET_URL, GOOGLENET_FILE, sha256=GOOGLENET_SHA256_PREFIX, desc="GoogLeNet weights")
-    model = build_googlenet(torch.load(path, map_location="cpu", weights_only=True))
+    read = lambda p: build_googlenet(torch.load(p, map_location="cpu", weights_only=True))  # noqa: E731
+    path = fetch(GOOGLENET_URL, GOOGLENET_FILE, sha256=GOOGLENET_SHA256_PREFIX, desc="GoogLeNet weights",
+                 verify=read)
+    model = load_cached(path, read, "GoogLeNet weights")
     model = freeze(model).to(get_device("auto" if device is None else device))
     return LoadedModel(model, imagenet_class_names(), "online")

@@ -23,6 +23,10 @@ OFFLINE_PROVENANCE = "squeezenet1_1_synthetic.json"
 # torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.url (a test checks they agree); spelled out so that
 # importing hwlib does not import torchvision.models (which pulls in torch._dynamo: ~2 s).
 ONLINE_WEIGHTS_URL = "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth"
+ONLINE_WEIGHTS_FILE = ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1]
+#: torchvision's file names carry the first 8 hex digits of the file's sha256 (what its hub checks with
+#: ``check_hash``); the download is checked against it.
+ONLINE_WEIGHTS_SHA256_PREFIX = "b8a52dc0"
 
 
 class LoadedModel(NamedTuple):
@@ -44,10 +48,14 @@ def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
     import torchvision
 
     weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
-    path = fetch(ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1], desc="SqueezeNet 1.1 weights")
     model = torchvision.models.squeezenet1_1(weights=None)
-    state = load_cached(path, lambda p: torch.load(p, map_location="cpu", weights_only=True), "SqueezeNet weights")
-    model.load_state_dict(state)
+
+    def read(p):
+        model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
+
+    path = fetch(ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_FILE, sha256=ONLINE_WEIGHTS_SHA256_PREFIX,
+                 desc="SqueezeNet 1.1 weights", verify=read)
+    load_cached(path, read, "SqueezeNet weights")
     return model, tuple(weights.meta["categories"])
 
 
