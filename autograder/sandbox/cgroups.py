@@ -108,6 +108,26 @@ def hierarchies(mountinfo: str, cgroup: str) -> tuple[dict[str, Hierarchy], tupl
     return usable, tuple(missing)
 
 
+LIMIT_FILES = ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max", "memory.swap.max",
+               "memory.high", "cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.max", "cpu.shares", "cpu.weight",
+               "pids.max", "memory.soft_limit_in_bytes", "memory.oom_control")
+NOBODY = 65534
+
+
+def _hand_limits_away(folders) -> None:
+    """As root: the limit files of a submission's groups belong to ``nobody`` from now on, so a student process
+    that runs as uid 0 without capabilities (isolation ``none`` as root) cannot raise them; the grader (root with
+    its capabilities) still can. Elsewhere the jail mounts every cgroup file system read-only."""
+    if os.geteuid() != 0:
+        return
+    for folder in folders:
+        for name in LIMIT_FILES:
+            try:
+                os.chown(folder / name, NOBODY, NOBODY)
+            except OSError:
+                pass
+
+
 def _write(path: Path, value) -> None:
     with open(path, "w") as f:
         f.write(str(value))
@@ -156,6 +176,7 @@ class Cgroup:
                     _write(folder / "cpu.max", f"{max(1000, int(cpus * period))} {period}")
                 elif controller == "pids":
                     _write(folder / "pids.max", pids)
+            _hand_limits_away(folders.values())
         except OSError:
             group.remove()
             raise

@@ -109,7 +109,8 @@ def _enter_sandbox(job: dict) -> None:
     if not job.get("jail"):
         os.close(CONTROL_FD)
         os.setsid()
-        return
+        jail.drop_privileges(None)   # as root: no capability left (no raising a hard rlimit, no writing the
+        return                       # control groups' limit files, which belong to another user)
     jail.unshare_namespaces(job["isolation"] == "user-namespaces")
     lifeline_r, lifeline_w = os.pipe()
     init = os.fork()

@@ -4,10 +4,12 @@
 PID 1 of a new pid namespace (as root directly, otherwise inside a new user namespace). That child calls
 ``enter(spec)``, which
 
-1. mounts a small tmpfs and binds into it, read-only, only what Python, torch and hwlib need (``spec["binds"]``:
-   /usr, /etc, the Python installation, the hwlib package and its data, the autograder's own .py files) plus a
-   few device nodes; a fresh /proc; private tmpfs /tmp and /dev/shm. Not there: the course repository (solutions,
-   examples, git history), reference outputs, other submissions, grades, feedback, home folders;
+1. mounts a small tmpfs and binds into it, read-only and recursively (every mount below a bind too, e.g. the
+   cgroup hierarchies under /sys), only what Python, torch and hwlib need (``spec["binds"]``: /usr, /etc, the
+   Python installation, the hwlib package and its data, the autograder's own .py files) plus a few device nodes;
+   a fresh read-only /proc; private tmpfs /tmp and /dev/shm (the submission's own scratch: with the device nodes,
+   the only writable mounts). Not there: the course repository (solutions, examples, git history), reference
+   outputs, other submissions, grades, feedback, home folders;
 2. ``pivot_root``s into it and detaches the old root, so nothing else is reachable;
 3. makes the calling process a *supervisor* (``become_init``): PID 1 of the namespace, still privileged, never
    dumpable, default signal dispositions (so nothing inside the namespace can signal, trace or stop it), killed
@@ -65,9 +67,47 @@ def bind(source: str, target: str, readonly: bool = True) -> None:
         if not os.path.exists(target):
             open(target, "wb").close()
     mount(source, target, None, MS_BIND | MS_REC)
-    if readonly:  # keep the flags the original mount has (a user namespace may not clear them)
-        kept = os.statvfs(target).f_flag & _KEEP_FLAGS
-        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept)
+    if readonly:
+        readonly_tree(target)
+
+
+SYS_MOUNT_SETATTR = 442          # the same number on every architecture (Linux >= 5.12)
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = -100, 0x8000, 0x1, 0x2
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64), ("propagation", ctypes.c_uint64),
+                ("userns_fd", ctypes.c_uint64)]
+
+
+def _submounts(target: str) -> list[str]:
+    """Mount points at or below ``target`` (from /proc/self/mountinfo), outermost first."""
+    found = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f:
+            point = line.split()[4].decode("utf-8", "surrogateescape")
+            point = point.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+            if point == target or point.startswith(target.rstrip("/") + "/"):
+                found.append(point)
+    return sorted(set(found), key=len)
+
+
+def readonly_tree(target: str) -> None:
+    """Make the mount at ``target`` and EVERY mount below it read-only and nosuid (a recursive bind of /sys
+    brings /sys/fs/cgroup and its hierarchies along, and a remount of the top one alone leaves them writable).
+    ``mount_setattr(AT_RECURSIVE)`` where the kernel has it, else one remount per mount below ``target``. Raises
+    OSError when any of them stays writable."""
+    attr = _MountAttr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+    done = _libc.syscall(ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), _b(target),
+                         ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))) == 0
+    for point in _submounts(target):
+        if done and os.statvfs(point).f_flag & MS_RDONLY:
+            continue
+        kept = os.statvfs(point).f_flag & _KEEP_FLAGS   # a user namespace may not clear the flags it has
+        mount(None, point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | kept)
+    for point in _submounts(target):
+        if not os.statvfs(point).f_flag & MS_RDONLY:
+            raise OSError(errno.EPERM, f"{point} stays writable inside the jail")
 
 
 def _pivot_root(new_root: str) -> None:
@@ -110,7 +150,7 @@ def build_root(spec: dict) -> None:
         bind(path, root + path, readonly=False)
     os.makedirs(root + "/proc", exist_ok=True)
     try:
-        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
     except OSError:
         pass  # a user namespace inside a container may not mount proc; Python and torch run without it
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
