@@ -5,16 +5,25 @@
 code, hwlib's sources, library versions, offline weights); on a miss it runs ``python -m autograder.reference`` to
 compute them.
 
-The cache is verified before use. Next to nothing a student could reach, the trusted side keeps a digest of every
-cache file it wrote (``digest_dir()``: ``$AUTOGRADER_STATE``, default ``~/.local/state/hwlib-autograder``, mode
-0700, never inside the cache folder and never named in the sandbox's environment); a cache file without a
-matching digest is *in doubt* and the reference is recomputed. The cache and the digests are written only by
-trusted callers (``store=True``: the fast grader, tests, benchmarks); inside a Jupyter kernel, where nbgrader's
-hidden-test cells run next to the student's code, nothing is ever written (``store`` defaults to False there) and
-a cache that does not verify is ignored. The sandboxed child can read neither the solutions, the cache nor the
-digests. Under isolation ``"none"`` (and in nbgrader kernels) student code runs as the grader's own user and could
+The cache is verified before use, and trusted only where nothing that runs student code can have written it.
+A grader cannot tell its own files from ones written by code running as the same user (an ``nbgrader autograde``
+kernel runs the student's cells as the instructor, next to the project's own storing function), so:
+
+- by default (``$AUTOGRADER_STATE`` not set) nothing on disk is trusted: the reference is computed once per
+  grader process in a separate trusted process and kept in memory only (a few seconds, overlapped with the
+  sandbox's start-up); nothing is read from or written to the cache;
+- with ``$AUTOGRADER_STATE`` set, the operator names a folder that nothing running student code as this user can
+  write (a dedicated grading account or container, never one that also runs ``nbgrader autograde``): the trusted
+  side keeps there a digest of every cache file it wrote (mode 0700, never inside the cache folder, never named in
+  the sandbox's environment); a cache file without a matching digest is *in doubt* and recomputed.
+
+The cache and the digests are written only by trusted callers (``store=True``: the fast grader, tests,
+benchmarks); nbgrader's hidden cells never load, compute or store a reference in the kernel
+(``notebook_checks``: a separate verifier process holds it). The sandboxed child can read neither the solutions,
+the cache nor the digests. Under isolation ``"none"`` student code runs as the grader's own user and could
 rewrite both the cache and the digests: ``batch`` then drops the digests after the batch, so the next batch
-recomputes instead of trusting what that batch's students could have touched.
+recomputes instead of trusting what that batch's students could have touched; a reference that fails the
+checks' self-check is dropped and recomputed once (``batch.trusted_reference``).
 """
 from __future__ import annotations
 
@@ -44,13 +53,11 @@ def cache_dir() -> Path:
     return hwlib_cache() / "autograder"
 
 
-def digest_dir() -> Path:
-    """Where the trusted side keeps the digests of the cache files it wrote (see the module docstring)."""
+def digest_dir() -> Path | None:
+    """Where the trusted side keeps the digests of the cache files it wrote: ``$AUTOGRADER_STATE``, or ``None``
+    (no persistent trust; see the module docstring)."""
     env = os.environ.get("AUTOGRADER_STATE")
-    if env:
-        return Path(env)
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "hwlib-autograder"
+    return Path(env) if env else None
 
 
 def cache_key(assignment: Assignment) -> str:
@@ -103,8 +110,11 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
 
 def _verified(name: str) -> bytes | None:
     """The cache file ``name`` if its digest matches the one the trusted side kept, else ``None``."""
+    digests = digest_dir()
+    if digests is None:
+        return None
     try:
-        expected = (digest_dir() / f"{name}.sha256").read_text().strip()
+        expected = (digests / f"{name}.sha256").read_text().strip()
         with open(cache_dir() / name, "rb", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW)) as f:
             data = f.read()
     except (OSError, UnicodeDecodeError):
@@ -140,6 +150,11 @@ def reference_outputs(assignment: Assignment, timeout: float = 900,
     verifies, else computed (and, when ``store``, cached with a new digest). ``store`` defaults to True except
     inside a Jupyter kernel (see the module docstring)."""
     name = cache_name(assignment)
+    if digest_dir() is None:   # no persistent trust: once per process, in memory
+        if name not in _MEMORY:
+            _MEMORY.clear()
+            _MEMORY[name] = _compute(assignment, timeout)
+        return _load(_MEMORY[name])
     data = _verified(name)
     if data is None:
         data = _compute(assignment, timeout)
@@ -148,9 +163,15 @@ def reference_outputs(assignment: Assignment, timeout: float = 900,
     return _load(data)
 
 
+#: The reference computed by this process (``.npz`` bytes by cache name) when no state folder is trusted.
+_MEMORY: dict[str, bytes] = {}
+
+
 def store_reference(name: str, data: bytes) -> None:
     """Cache ``data`` as ``name`` and keep its digest (trusted callers only)."""
     cache, digests = cache_dir(), digest_dir()
+    if digests is None:
+        return   # no trusted state folder: nothing on disk would be trusted anyway
     cache.mkdir(parents=True, exist_ok=True)
     digests.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(digests, 0o700)
@@ -161,7 +182,11 @@ def store_reference(name: str, data: bytes) -> None:
 def forget_digests(assignment: Assignment) -> None:
     """Drop the digests of ``assignment``'s cached reference: the next use recomputes it (after student code
     ran as the grader's own user)."""
-    for path in digest_dir().glob(f"{assignment.id}-*.sha256"):
+    _MEMORY.clear()
+    digests = digest_dir()
+    if digests is None:
+        return
+    for path in digests.glob(f"{assignment.id}-*.sha256"):
         try:
             path.unlink()
         except OSError:
