@@ -195,6 +195,14 @@ def forget_digests(assignment: Assignment) -> None:
 
 def compute(assignment_id: str, out: str) -> None:
     """Run every probe on the solution notebook's functions (CPU) and save the arrays to ``out`` (.npz)."""
+    arrays = {f"{probe}/{k}": v for probe, outputs in compute_outputs(assignment_id).items() for k, v in outputs.items()}
+    with open(out, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def compute_outputs(assignment_id: str) -> dict[str, dict[str, np.ndarray]]:
+    """``{probe: {output: array}}`` of the solution notebook's functions, computed in THIS process (trusted
+    processes only: the reference subprocess, nbgrader's verifier)."""
     from .sandbox.runner import exec_cell, new_namespace, run_probe
 
     assignment = load_assignment(assignment_id)
@@ -204,14 +212,13 @@ def compute(assignment_id: str, out: str) -> None:
         if error:
             raise SystemExit(f"the solution notebook of {assignment_id} is broken: {error}")
     context = assignment.make_context("cpu")
-    arrays = {}
+    outputs = {}
     for probe in assignment.probes:
         outcome = run_probe(probe, namespace, context)
         if outcome.error:
             raise SystemExit(f"the solution of {assignment_id} fails probe {probe.name!r}: {outcome.error}")
-        arrays.update({f"{probe.name}/{k}": v for k, v in outcome.outputs.items()})
-    with open(out, "wb") as f:
-        np.savez(f, **arrays)
+        outputs[probe.name] = dict(outcome.outputs)
+    return outputs
 
 
 if __name__ == "__main__":
