@@ -53,11 +53,14 @@ def student_id(name: str | bytes) -> str:
     """A printable, unique, reversible id for a file or folder name (see the module docstring)."""
     raw = os.fsencode(name) if isinstance(name, str) else bytes(name)
     out = []
-    for ch in raw.decode("utf-8", "surrogateescape"):
+    text = raw.decode("utf-8", "surrogateescape")
+    nfc = unicodedata.is_normalized("NFC", text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    for ch in text:
         code = ord(ch)
         if 0xDC80 <= code <= 0xDCFF:              # a byte that is not UTF-8
             out.append(f"%{code - 0xDC00:02x}")
-        elif ch == "%" or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        elif ch == "%" or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or \
+                (not nfc and unicodedata.combining(ch)):   # NFD "e\u0301" must not look like NFC "\u00e9"
             out.append("".join(f"%{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
         else:
             out.append(ch)
@@ -81,12 +84,13 @@ def safe_name(student: str) -> str:
 
 
 def _regular_notebooks(folder: Path) -> list[Path]:
-    """``*.ipynb`` entries of ``folder`` (not hidden), whatever their type; nothing is followed."""
+    """``*.ipynb`` entries of ``folder`` (``.hidden.ipynb`` and ``....ipynb`` too), whatever their type; nothing
+    is followed."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: os.fsencode(e.name))
     except OSError:
         return []
-    return [Path(e.path) for e in entries if e.name.endswith(".ipynb") and not e.name.startswith(".")]
+    return [Path(e.path) for e in entries if e.name.endswith(".ipynb")]   # hidden ones too: every one gets a row
 
 
 def _real_dir(path: Path) -> bool:

@@ -12,10 +12,12 @@ messages that come back) can raise here: the unexpected becomes a failed check w
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import hashlib
 import json
 import os
+import re
 import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,10 +134,75 @@ def file_sha256(path: Path) -> str:
     return submission_sha256(path)
 
 
+MAX_CONTAINERS = 500_000   # JSON objects and arrays in one notebook (a real one has thousands)
+MAX_DEPTH = 100             # their nesting (a notebook needs about 10)
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def json_shape_problem(data: bytes) -> str | None:
+    """Why ``data`` would cost the parser far more memory than a notebook of its size should (too many JSON
+    containers, or nested too deeply), judged from its bytes BEFORE parsing; else ``None``."""
+    skeleton = _STRING.sub(b'""', data)
+    containers = skeleton.count(b"{") + skeleton.count(b"[")
+    if containers > MAX_CONTAINERS:
+        return (f"the file holds {containers} JSON objects and lists; a notebook has a few thousand (the grader "
+                f"reads at most {MAX_CONTAINERS}). Clear its outputs and submit again.")
+    depth = deepest = 0
+    marks = np.frombuffer(skeleton, dtype=np.uint8)
+    for start in range(0, len(marks), 1 << 22):
+        chunk = marks[start:start + (1 << 22)]
+        steps = (chunk == ord("{")).astype(np.int32) + (chunk == ord("[")) - (chunk == ord("}")) - (chunk == ord("]"))
+        if steps.size:
+            running = np.cumsum(steps, dtype=np.int64) + depth
+            deepest, depth = max(deepest, int(running.max())), int(running[-1])
+    if deepest > MAX_DEPTH:
+        return f"the file is nested {deepest} levels deep; a notebook needs about 10 (the grader reads {MAX_DEPTH})."
+    return None
+
+
+def decode_notebook_text(data: bytes) -> str:
+    """The text of a notebook file: UTF-8 (with or without a byte-order mark), or UTF-16/32 with a byte-order
+    mark (what some editors save). Raises UnreadableNotebook."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableNotebook("the file is not UTF-8 text (nor UTF-16 with a byte-order mark); was it saved as "
+                                 "a notebook?") from None
+
+
+def as_nbformat4(nb: dict) -> dict:
+    """An nbformat 3 notebook (cells in ``worksheets``, code in ``input``) as nbformat 4 reads it; others as is."""
+    if nb.get("nbformat") == 3 and isinstance(nb.get("worksheets"), list) and "cells" not in nb:
+        cells = []
+        for sheet in nb["worksheets"]:
+            for cell in (sheet.get("cells") if isinstance(sheet, dict) else None) or []:
+                if isinstance(cell, dict):
+                    cell = dict(cell)
+                    if cell.get("cell_type") == "code" and "source" not in cell:
+                        cell["source"] = cell.get("input", "")
+                    cells.append(cell)
+        return {**nb, "cells": cells}
+    return nb
+
+
 def parse_cells(data: bytes, functions: tuple[str, ...]):
     """The graded cells of a notebook file's bytes (``extract.solution_cells``). Raises UnreadableNotebook."""
+    text = decode_notebook_text(data)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    problem = json_shape_problem(data if data[:1] == b"{" else text.encode("utf-8", "surrogatepass"))
+    if problem:
+        raise UnreadableNotebook(problem)
     try:
-        nb = json.loads(data.decode("utf-8"))
+        nb = as_nbformat4(json.loads(text))
     except UnicodeDecodeError:
         raise UnreadableNotebook("the file is not UTF-8 text; was it saved as a notebook?") from None
     except RecursionError:
