@@ -156,7 +156,8 @@ def json_shape_problem(data: bytes) -> str | None:
             running = np.cumsum(steps, dtype=np.int64) + depth
             deepest, depth = max(deepest, int(running.max())), int(running[-1])
     if deepest > MAX_DEPTH:
-        return f"the file is nested {deepest} levels deep; a notebook needs about 10 (the grader reads {MAX_DEPTH})."
+        return (f"the file is nested too deeply to be a notebook ({deepest} levels; a notebook needs about 10, the "
+                f"grader reads {MAX_DEPTH}).")
     return None
 
 
