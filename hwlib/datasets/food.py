@@ -100,9 +100,10 @@ def food11_layout(root: str | Path) -> str | None:
         return None
     if _class_folders(root / "validation") or _class_folders(root / "training" / "labeled"):
         return "class_folders"
-    if any((root / split).is_dir() and _jpegs(root / split) for split in SPLITS):
+    named = lambda folder: any(_NAME.fullmatch(p.name) for p in _jpegs(folder))  # noqa: E731
+    if any((root / split).is_dir() and named(root / split) for split in SPLITS):
         return "split"
-    if _jpegs(root):
+    if named(root):
         return "flat"
     return None
 
