@@ -2,7 +2,8 @@
 
 What is real and what is scaled down (the format never changes):
 - torchvision's ``squeezenet1_1-b8a52dc0.pth`` and ``googlenet-1378be20.pth``: state dicts of torchvision's own model
-  classes (random weights), saved under the real file names (aux classifiers included, as in the real GoogLeNet file);
+  classes saved under the real file names (GoogLeNet: random weights, aux classifiers included as in the real file;
+  SqueezeNet: hwlib's trained offline weights spread over the 1000 classes, see :func:`squeezenet_weights`);
 - MNIST: the four gzipped idx files (magic 2051/2049, big-endian sizes), scikit-learn's digits upsampled to 28x28
   (1,500 training / 297 test images instead of 60,000 / 10,000);
 - CS231n's ``imagenet_val_25.npz``: ``X`` (25, 224, 224, 3) uint8, ``y`` (25,) and the pickled ``label_map`` dict;
@@ -41,9 +42,29 @@ def _torch_bytes(obj) -> bytes:
 
 
 def squeezenet_weights() -> bytes:
+    """torchvision's ``squeezenet1_1`` (1000 classes) with hwlib's trained offline trunk, so that gradients mean
+    something (a randomly initialised SqueezeNet cannot be fooled toward a class in 100 steps, which the notebook
+    checks): class ``i`` gets the offline model's class ``i % 10`` row, its bias lowered by ``0.1 * (i // 10)`` so
+    that classes 0..9 win their copies."""
+    import torch
     import torchvision
 
-    return _torch_bytes(torchvision.models.squeezenet1_1(weights=None).state_dict())
+    from hwlib._paths import data_dir
+    from hwlib.models.squeezenet import OFFLINE_WEIGHTS
+
+    trained = torch.load(data_dir() / OFFLINE_WEIGHTS, map_location="cpu", weights_only=True)
+    model = torchvision.models.squeezenet1_1(weights=None)
+    state = model.state_dict()
+    for key, value in trained.items():
+        if key.startswith("classifier.1."):
+            rows = value.float()[torch.arange(1000) % value.shape[0]].clone()
+            if key.endswith("bias"):
+                rows -= 0.1 * (torch.arange(1000) // value.shape[0]).float()
+            state[key] = rows
+        else:
+            state[key] = value.float()
+    model.load_state_dict(state)
+    return _torch_bytes(model.state_dict())
 
 
 def googlenet_weights() -> bytes:
