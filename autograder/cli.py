@@ -5,6 +5,7 @@
     python -m autograder grade ... --scheduler tcp://host:8786 | local:N     # on a Dask cluster (docs/scaling.md)
     python -m autograder demo [--out DIR] [--only ID]   # grade the example submissions, print the grade table
     python -m autograder list                           # the registered assignments, their functions and points
+    python -m autograder mutants [ID...] [--write-docs] # mutation-test the checks (instructor checkout)
 """
 from __future__ import annotations
 
@@ -77,6 +78,10 @@ def parser() -> argparse.ArgumentParser:
                                           "(instructor checkout)")
     e.add_argument("--check", action="store_true", help="only check that the committed examples are current")
     e.add_argument("--assignment", action="append", help="an assignment id (default: every registered one)")
+    m = verbs.add_parser("mutants", help="mutation-test the checks: mutants of the solution functions, judged by an "
+                                         "independent oracle, scored by the hidden checks (instructor checkout)")
+    m.add_argument("rest", nargs=argparse.REMAINDER, help="ID... [--sample N] [--limit N] [--function F] [--visible] "
+                                                         "[--quiet] [--write-docs]")
     r = verbs.add_parser("release", help="write the student course (notebooks, hwlib, its weights, a README, "
                                          "a pyproject for hwlib alone) into a folder")
     r.add_argument("out", type=Path, help="folder to write (must be empty or absent)")
@@ -106,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
 
         generate = importlib.import_module(f"{fixtures().__name__}.generate")
         return generate.main([*(["--check"] if args.check else []), *(f"--assignment={a}" for a in args.assignment or ())])
+    if args.verb == "mutants":   # instructor-side: the engine lives with the test fixtures (tests/mutation/)
+        import importlib
+
+        from .instructor import fixtures
+
+        fixtures()   # puts tests/ on the import path, or explains why this is not an instructor checkout
+        return importlib.import_module("mutation.engine").main(args.rest)
     if args.verb == "release":
         from .release import write_release
 

@@ -278,7 +278,8 @@ def test_targeted_missing_projection_fails_the_budget(reference, context):
     assert not result.passed and "ORIGINAL" in result.message
 
 
-@pytest.mark.parametrize("missing", ["negative_eps", "outside_pixels", "target_out_of_range"])
+@pytest.mark.parametrize("missing", ["negative_eps", "pixels_below_0", "pixels_above_1", "target_out_of_range",
+                                     "negative_target"])
 def test_each_missing_validation_is_named(reference, context, missing):
     student = {**reference["targeted_bad_input"], missing: np.asarray(False)}
     result = verdict("targeted_bad_input", student, reference, context)
@@ -291,8 +292,16 @@ def test_bad_input_probe_accepts_only_value_errors(context):
             raise error("no")
         return fn
 
-    assert all(bool(v) for v in ae._bad_input_probe(raises(ValueError), context).values())
+    assert all(bool(v) for k, v in ae._bad_input_probe(raises(ValueError), context).items() if k in ae._BAD_INPUTS)
     assert not any(bool(v) for v in ae._bad_input_probe(raises(IndexError), context).values())
+
+
+@pytest.mark.parametrize("refused", ["valid_zero_eps", "valid_pixels_0_and_1", "valid_target_0"])
+def test_raising_for_valid_edge_input_is_named(reference, context, refused):
+    """The stated rules include their ends: eps = 0, pixels of exactly 0 and 1, target 0 must not raise."""
+    student = {**reference["targeted_bad_input"], refused: np.asarray(False)}
+    result = verdict("targeted_bad_input", student, reference, context)
+    assert not result.passed and ae._VALID_EDGES[refused] in result.message
 
 
 # ------------------------------------------------------------------------------------- fool_linear_classifier

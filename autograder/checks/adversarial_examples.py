@@ -49,7 +49,7 @@ FGSM_IMAGES, FGSM_EPS = slice(4, 8), 4 / 255
 TARGETED_IMAGES, TARGETED_SHIFT = (0, 2, 3, 5), 3    # target = (label + 3) % 10; each reached with p > 0.99
 TARGETED_EPS, TARGETED_STEP, TARGETED_STEPS = 8 / 255, 1 / 255, 10
 SHORT_IMAGES, SHORT_SHIFT, SHORT_STEPS = slice(8, 10), 5, 2
-LINEAR_SEED, LINEAR_TARGET, LINEAR_EPS, LINEAR_COUNT = 0, 3, 0.1, 4
+LINEAR_SEED, LINEAR_TARGET, LINEAR_EPS, LINEAR_COUNT = 0, 3, 0.12, 4   # not the notebook's 0.1
 SLACK = 1e-6                      # float rounding of x + delta, of x - eps and of the clamps
 MATCH = 1e-5                      # a pixel's change equals the reference's within this
 COARSE_BLOCK = 8
@@ -160,17 +160,25 @@ def _output(out: dict, key: str, value, like, what: str) -> None:
     out[f"{key}_kind"] = _kind(value, like)
 
 
-def _inputs_after(out: dict, x) -> None:
+def _inputs_after(out: dict, x, model=None, results=()) -> None:
+    """The caller's image after the call; with ``model`` whether a weight got a ``.grad`` (the model is handed over
+    without any), with ``results`` whether a returned tensor keeps gradient history (the docstrings ask for none)."""
+    import torch
+
     out["x_after"] = to_array(x, "image")
     out["x_requires_grad"] = flag(x.requires_grad)
+    if model is not None:
+        out["params_touched"] = flag(any(p.grad is not None for p in model.parameters()))
+    out["history"] = flag(any(isinstance(r, torch.Tensor) and r.requires_grad for r in results))
 
 
 def _gradient_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x = ctx.on_device(ctx.gradient_images())
     like, model, out = x.detach().clone(), ctx.fresh_model(), {}
-    _output(out, "gradient", fn(x, GRADIENT_TARGET, model), like, "compute_gradient returned")
+    first = fn(x, GRADIENT_TARGET, model)
+    _output(out, "gradient", first, like, "compute_gradient returned")
     _output(out, "gradient_again", fn(x, GRADIENT_TARGET, model), like, "compute_gradient returned (second call)")
-    _inputs_after(out, x)
+    _inputs_after(out, x, model, (first,))
     return out
 
 
@@ -185,12 +193,12 @@ def _unpack_pair(result, what: str):
 
 def _trick_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x = ctx.on_device(ctx.trick_images())
-    like, out = x.detach().clone(), {}
-    image, probabilities = _unpack_pair(fn(x, TRICK_TARGET, ctx.fresh_model(), n_steps=TRICK_STEPS,
+    like, out, model = x.detach().clone(), {}, ctx.fresh_model()
+    image, probabilities = _unpack_pair(fn(x, TRICK_TARGET, model, n_steps=TRICK_STEPS,
                                            step_size=TRICK_STEP_SIZE, classes=ctx.trick_classes()), "trick returned")
     _output(out, "image", image, like, "trick returned image")
     _output(out, "probabilities", probabilities, like, "trick returned probabilities")
-    _inputs_after(out, x)
+    _inputs_after(out, x, model, (image, probabilities))
     return out
 
 
@@ -205,19 +213,20 @@ def _trick_edge_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
 
 def _fgsm_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x, label = ctx.on_device(ctx.X[FGSM_IMAGES]), ctx.on_device(ctx.y[FGSM_IMAGES])
-    like, out = x.detach().clone(), {}
-    _output(out, "adversarial", fn(x, label, ctx.fresh_model(), FGSM_EPS), like, "fgsm returned")
-    _inputs_after(out, x)
+    like, out, model = x.detach().clone(), {}, ctx.fresh_model()
+    result = fn(x, label, model, FGSM_EPS)
+    _output(out, "adversarial", result, like, "fgsm returned")
+    _inputs_after(out, x, model, (result,))
     return out
 
 
 def _targeted_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     images, targets = ctx.targeted_inputs()
     x, t = ctx.on_device(images), ctx.on_device(targets)
-    like, out = x.detach().clone(), {}
-    result = fn(x, t, ctx.fresh_model(), TARGETED_EPS, step_size=TARGETED_STEP, num_steps=TARGETED_STEPS)
+    like, out, model = x.detach().clone(), {}, ctx.fresh_model()
+    result = fn(x, t, model, TARGETED_EPS, step_size=TARGETED_STEP, num_steps=TARGETED_STEPS)
     _output(out, "adversarial", result, like, "targeted_attack returned")
-    _inputs_after(out, x)
+    _inputs_after(out, x, model, (result,))
     return out
 
 
@@ -233,8 +242,12 @@ def _short_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
 def _bad_input_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x = ctx.on_device(ctx.X[:1])
     target = (int(ctx.y[0]) + 1) % ctx.num_classes
-    cases = {"negative_eps": (x, target, -1 / 255), "outside_pixels": (x * 1.5 - 0.25, target, TARGETED_EPS),
-             "target_out_of_range": (x, ctx.num_classes, TARGETED_EPS)}
+    below, above, edges = x.clone(), x.clone(), x.clone()
+    below[0, 0, 0, 0], above[0, -1, -1, -1] = -0.01, 1.01
+    edges[0, 0, 0, 0], edges[0, -1, -1, -1] = 0.0, 1.0                 # exactly 0 and 1 lie inside [0, 1]
+    cases = {"negative_eps": (x, target, -1 / 255), "pixels_below_0": (below, target, TARGETED_EPS),
+             "pixels_above_1": (above, target, TARGETED_EPS), "target_out_of_range": (x, ctx.num_classes, TARGETED_EPS),
+             "negative_target": (x, -1, TARGETED_EPS)}
     out = {}
     for name, (image, t, eps) in cases.items():
         try:
@@ -244,6 +257,13 @@ def _bad_input_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
         except Exception:  # noqa: BLE001 - any other failure is "no clear ValueError"
             out[name] = flag(False)
         else:
+            out[name] = flag(False)
+    for name, (image, t, eps) in {"valid_zero_eps": (x, target, 0.0), "valid_pixels_0_and_1": (edges, target, 0.1),
+                                  "valid_target_0": (x, 0, TARGETED_EPS)}.items():
+        try:
+            fn(image, t, ctx.fresh_model(), eps, step_size=TARGETED_STEP, num_steps=1)
+            out[name] = flag(True)
+        except Exception:  # noqa: BLE001 - valid input must not raise
             out[name] = flag(False)
     return out
 
@@ -289,6 +309,12 @@ def _input_problem(student, x: np.ndarray) -> str | None:
     if bool(student.get("x_requires_grad", False)):
         return ("your function switched on image.requires_grad of the caller's tensor; work on a copy instead: "
                 "`x = image.detach().clone().requires_grad_(True)`.")
+    if bool(student.get("params_touched", False)):
+        return ("the model's weights have a .grad after your call: `.backward()` fills every weight's .grad (and "
+                "adds to what is there); use `torch.autograd.grad(objective, x)`, which computes only what you ask for.")
+    if bool(student.get("history", False)):
+        return ("your result still carries gradient history (requires_grad=True); the docstring asks for none: "
+                "return a `.detach()`ed tensor or compute the update under torch.no_grad().")
     return None
 
 
@@ -627,8 +653,12 @@ def _verify_targeted_range(student, reference, ctx: Context, tol: Tolerance) -> 
                           "clamp to [0, 1] after every step.")
 
 
-_BAD_INPUTS = {"negative_eps": "eps < 0", "outside_pixels": "an image with values outside [0, 1]",
-               "target_out_of_range": "a target equal to the number of classes"}
+_BAD_INPUTS = {"negative_eps": "eps < 0", "pixels_below_0": "an image with a value below 0",
+               "pixels_above_1": "an image with a value above 1",
+               "target_out_of_range": "a target equal to the number of classes", "negative_target": "a target of -1"}
+_VALID_EDGES = {"valid_zero_eps": "eps = 0 (a budget of nothing is allowed)",
+                "valid_pixels_0_and_1": "an image with pixels exactly 0 and 1 (inside [0, 1])",
+                "valid_target_0": "target class 0"}
 
 
 def _verify_targeted_bad_input(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
@@ -640,7 +670,12 @@ def _verify_targeted_bad_input(student, reference, ctx: Context, tol: Tolerance)
     if missing:
         return Verdict(False, f"no ValueError for {', '.join(missing)}: check eps, the pixel range and the targets "
                               "first, and `raise ValueError(...)` with a message that says what was expected.")
-    return Verdict(True, "raises ValueError for a negative eps, pixels outside [0, 1] and a target out of range.")
+    refused = [what for key, what in _VALID_EDGES.items() if not bool(student.get(key, False))]
+    if refused:
+        return Verdict(False, f"it raised for valid input: {', '.join(refused)}; the rules are eps >= 0, pixels in "
+                              "[0, 1] (both ends included) and targets in [0, num_classes).")
+    return Verdict(True, "raises ValueError for a negative eps, pixels outside [0, 1] and a target out of range, "
+                         "and accepts eps = 0, pixels of exactly 0 and 1 and target 0.")
 
 
 def _verify_targeted_input(student, reference, ctx: Context, tol: Tolerance) -> Verdict:

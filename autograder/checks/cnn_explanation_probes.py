@@ -28,6 +28,7 @@ FILTER_ITERATIONS, FILTER_LR, FILTER_SEED = 10, 0.1, 0
 FILTER_RAISE_SHARE = 0.5           # the visualization must gain at least half the reference's activation gain
 IG_IMAGE, IG_STEPS = 3, 8
 IG_COMPLETE_IMAGE, IG_COMPLETE_STEPS, IG_COMPLETE_RTOL = 6, 48, 0.08   # Riemann rules: within 1..4.4%
+SMOOTH_MODEL_SEED = 7             # the small smooth classifier of the second saliency input
 PLAUSIBLE = 1e4                    # |values| above this are not an image or a map
 
 
@@ -56,6 +57,27 @@ class Context:
 
     def on_device(self, tensor):
         return tensor.clone().to(self.device)
+
+    def smooth_model(self):
+        """A small smooth classifier (conv, tanh, linear; 11 classes, 16 x 16 RGB) whose saliency maps have no
+        zero pixel, unlike the food classifier's (ReLU and max-pooling leave exact zeros, so there a map's minimum
+        is 0 and skipping the ``- map.min()`` of the normalisation would go unseen). Seeded: the same everywhere."""
+        import torch
+
+        generator = torch.Generator().manual_seed(SMOOTH_MODEL_SEED)
+        model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.Tanh(), torch.nn.Flatten(),
+                                    torch.nn.Linear(4 * 16 * 16, 11))
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.randn(p.shape, generator=generator) * (0.5 if p.dim() > 1 else 0.1))
+        return model.to(self.device).eval()
+
+    def smooth_model_inputs(self):
+        """(x (3, 3, 16, 16) in [0.1, 0.9], y (3,)) for :meth:`smooth_model`."""
+        import torch
+
+        generator = torch.Generator().manual_seed(SMOOTH_MODEL_SEED + 1)
+        return 0.1 + 0.8 * torch.rand(3, 3, 16, 16, generator=generator), torch.tensor([0, 4, 10])
 
     def smooth_stats_image(self):
         """A dimmed image (a quarter of the original's range): noise proportional to the range is then told apart
@@ -110,7 +132,10 @@ def _seed(seed: int) -> None:
 def _saliency_probe(fn, ctx: Context) -> dict:
     x, y = ctx.on_device(ctx.X[SALIENCY_IMAGES]), ctx.on_device(ctx.y[SALIENCY_IMAGES])
     out, ok = _output(fn(x, y, ctx.fresh_model()), "compute_saliency_maps returned", x)
-    return {"saliency": out, "saliency_dtype_ok": ok, **_input_state(x)}
+    small_x, small_y = (ctx.on_device(t) for t in ctx.smooth_model_inputs())
+    small, _ = _output(fn(small_x, small_y, ctx.smooth_model()), "compute_saliency_maps returned (small model)",
+                       small_x)
+    return {"saliency": out, "saliency_dtype_ok": ok, "saliency_small": small, **_input_state(x)}
 
 
 def _smooth_zero_probe(fn, ctx: Context) -> dict:

@@ -171,8 +171,17 @@ def _gradient_probe(which: str):
         model, X, t = ctx.fresh_model(which == "rgb"), ctx.on_device(X), ctx.on_device(t)
         out = fn(model, X, t)
         return {"grads": to_array(out, "logit_gradient returned"), "x_after": to_array(X, "images"),
-                "x_requires_grad": flag(X.requires_grad), "params_touched": _params_touched(model)}
+                "x_requires_grad": flag(X.requires_grad), "params_touched": _params_touched(model),
+                "history": flag(_has_history(out))}
     return run
+
+
+def _has_history(value) -> bool:
+    """True when a returned tensor still carries gradient history (the docstring asks for none)."""
+    import torch
+
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    return any(isinstance(v, torch.Tensor) and v.requires_grad for v in values)
 
 
 def _raises(fn, *args) -> int:
@@ -187,7 +196,8 @@ def _raises(fn, *args) -> int:
 
 
 GRADIENT_ERROR_CASES = ("one image without its batch axis, shape (1, 28, 28)", "uint8 images",
-                        f"a target equal to the number of classes ({NUM_CLASSES})", "a negative target (-1)")
+                        f"a target equal to the number of classes ({NUM_CLASSES})", "a negative target (-1)",
+                        "one target more than there are images")
 
 
 def _gradient_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
@@ -196,6 +206,7 @@ def _gradient_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
     model, X, t = ctx.fresh_model(), ctx.on_device(ctx.X), ctx.on_device(ctx.targets)
     codes = [_raises(fn, model, X[0], t[:1]), _raises(fn, model, (X * 255).to(torch.uint8), t),
              _raises(fn, model, X, torch.full_like(t, NUM_CLASSES)), _raises(fn, model, X, torch.full_like(t, -1)),
+             _raises(fn, model, X, torch.cat([t, t[:1]])),
              _raises(fn, model, X, t)]                                    # the last call is valid: must return
     return {"codes": np.asarray(codes, dtype=np.int64)}
 
@@ -244,7 +255,7 @@ def _ascent_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     return {"images": to_array(out[0], "gradient_ascent's images"),
             "probabilities": to_array(out[1], "gradient_ascent's probabilities"),
             "x_after": to_array(image, "image"), "x_requires_grad": flag(image.requires_grad),
-            "params_touched": _params_touched(model)}
+            "params_touched": _params_touched(model), "history": flag(_has_history(out))}
 
 
 ASCENT_ERROR_CASES = (f"target {NUM_CLASSES}", "target -1", "an image without its batch axis, shape (1, 28, 28)",
@@ -336,7 +347,10 @@ def _verify_params(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
         return Verdict(False, "the model's weights have a .grad after your call: `.backward()` fills every weight's "
                               ".grad (during training that corrupts the next optimizer step); use "
                               "`torch.autograd.grad(objective, x)`, which computes only the gradient you ask for.")
-    return Verdict(True, "no weight of the model got a .grad.")
+    if bool(student.get("history", True)):
+        return Verdict(False, "your result still carries gradient history (requires_grad=True): the docstring asks "
+                              "for tensors without it; compute under torch.no_grad() or return `.detach()`ed tensors.")
+    return Verdict(True, "no weight of the model got a .grad and the result carries no gradient history.")
 
 
 def _code_message(code: int, case: str) -> str:
@@ -466,7 +480,8 @@ CHECKS = (
           _verify_errors("logit_gradient", GRADIENT_ERROR_CASES), side_effect=True),
     Check("gradient_input_untouched", GRADIENT_BATCH, 0.5, "logit_gradient leaves images as they were",
           _verify_untouched("images", lambda ctx: ctx.X), side_effect=True),
-    Check("gradient_params_untouched", GRADIENT_BATCH, 0.5, "logit_gradient leaves no .grad on the model's weights",
+    Check("gradient_params_untouched", GRADIENT_BATCH, 0.5, "logit_gradient leaves no autograd state: no .grad on the weights, "
+          "no gradient history on the result",
           _verify_params, side_effect=True),
     Check("ascent_start", ASCENT, 1, "images start with the given image; shapes (steps + 1, ...)",
           _verify_ascent_start, Tolerance(atol=1e-6)),
@@ -478,7 +493,8 @@ CHECKS = (
           _verify_errors("gradient_ascent", ASCENT_ERROR_CASES), side_effect=True),
     Check("ascent_input_untouched", ASCENT, 0.5, "gradient_ascent leaves image as it was",
           _verify_untouched("image", lambda ctx: ctx.ascent_image), side_effect=True),
-    Check("ascent_params_untouched", ASCENT, 0.5, "gradient_ascent leaves no .grad on the model's weights",
+    Check("ascent_params_untouched", ASCENT, 0.5, "gradient_ascent leaves no autograd state: no .grad on the weights, "
+          "no gradient history on the result",
           _verify_params, side_effect=True),
 )
 

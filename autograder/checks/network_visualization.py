@@ -60,7 +60,7 @@ FOOLING_STEP_COSINE = 0.99         # a recorded step's cosine with the trusted g
 FOOLING_STEP_LENGTH = 0.01         # ... and its length's relative deviation from learning_rate
 FOOLING_RECORD_LIMIT = 48          # distinct images recorded per case (the reference needs at most 15)
 FOOLING_HUGE = 1e4                 # |value| of a returned image that is absurd (normalized pixels are within +-3)
-STEP_SEED, STEP_LEARNING_RATE = 0, 1.0
+STEP_SEED, STEP_LEARNING_RATE = 0, 0.8   # not 1: a step that ignores learning_rate must not pass
 STEP_L2_SHARE = 0.5                # l2_reg is chosen so the L2 term's gradient is half the score's (see Context)
 
 # What a probe reports about a returned tensor (besides its values): usable, a tensor subclass, another dtype.
