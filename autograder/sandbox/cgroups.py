@@ -9,10 +9,11 @@ The grader makes its groups *below its own* (``/proc/self/cgroup``), so whatever
 under still apply, and removes them after each submission:
 
 - cgroup v1 (a hierarchy per controller): ``memory.limit_in_bytes`` (+ ``memory.memsw.limit_in_bytes``: no swap
-  either), ``cpu.cfs_quota_us`` = CPUs x ``cpu.cfs_period_us``, ``pids.max``;
+  either), ``cpu.cfs_quota_us`` = CPUs x ``cpu.cfs_period_us``, ``pids.max``; and a ``cpuacct`` group, whose
+  ``cpuacct.usage`` is the submission's CPU time (its deadline, see ``parent``);
 - cgroup v2: ``memory.max`` + ``memory.swap.max``, ``cpu.max``, ``pids.max``; only where the grader's own group
   already delegates those controllers to its children (``cgroup.subtree_control``), as systemd does for a
-  service with ``Delegate=yes``.
+  service with ``Delegate=yes``; every v2 group reports its CPU time in ``cpu.stat``.
 
 :func:`probe` says which controllers this machine lets the grader use and why not the others; where one is
 missing the grader falls back to resource limits per process and warns once. The child joins the group itself,
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONTROLLERS = ("memory", "cpu", "pids")
+ACCOUNTING = "cpuacct"   # cgroup v1 only: the group's CPU time (v2 reports it in every group's cpu.stat)
 _counter = itertools.count()
 
 
@@ -105,6 +107,11 @@ def hierarchies(mountinfo: str, cgroup: str) -> tuple[dict[str, Hierarchy], tupl
             usable[controller] = Hierarchy(controller, 2, base)
         else:
             missing.append(f"{controller}: cgroup v2 group {base} does not delegate it to its children")
+    v1 = next((m for m in mounts if m[1] == "cgroup" and ACCOUNTING in m[2]), None)
+    if v1 is not None and ACCOUNTING in own and usable:   # where it is missing: CPU time from /proc
+        base = Path(v1[0] + own[ACCOUNTING])
+        if _writable_dir(base):
+            usable[ACCOUNTING] = Hierarchy(ACCOUNTING, 1, base)
     return usable, tuple(missing)
 
 
@@ -181,6 +188,36 @@ class Cgroup:
             group.remove()
             raise
         return group
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time every process of the groups has used so far, those already ended included (v1
+        ``cpuacct.usage``, v2 ``cpu.stat`` usage_usec); ``None`` where the groups do not account it."""
+        folder = self.folders.get(ACCOUNTING)
+        if folder is not None:
+            try:
+                return int((folder / "cpuacct.usage").read_text()) / 1e9
+            except (OSError, ValueError):
+                return None
+        for path in self.paths:
+            try:
+                for line in Path(path, "cpu.stat").read_text().splitlines():
+                    field, _, value = line.partition(" ")
+                    if field == "usage_usec":
+                        return int(value) / 1e6
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def threads(self) -> set[int]:
+        """Every thread of every process in the groups (v1 ``tasks``, v2 ``cgroup.threads``)."""
+        found = set()
+        for path in self.paths:
+            for name in ("tasks", "cgroup.threads"):
+                try:
+                    found |= {int(p) for p in Path(path, name).read_text().split()}
+                except (OSError, ValueError):
+                    pass
+        return found
 
     def release_cpu(self) -> None:
         """No CPU quota any more (for the teardown of killed processes, which runs on the group's quota)."""

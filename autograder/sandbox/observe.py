@@ -2,8 +2,9 @@
 
 A child that hangs, crashes or exits in the middle of a step is restarted without that step: a cell that never
 finishes is dropped (its functions become undefined), a function that kills the process fails all its probes,
-and everything else is still graded. The whole submission has ONE deadline (``limits.timeout_s``): each restart
-gets what is left of it, and when it is spent every step not yet done fails with a message saying so. Too many
+and everything else is still graded. The whole submission has ONE deadline (``limits.timeout_s`` of its own CPU
+time, idle time included, with a wall-clock backstop: see ``parent``): each restart gets what is left of it, and
+when it is spent every step not yet done fails with a message saying which limit was hit. Too many
 graded cells or too much code (``limits.max_cells``, ``limits.max_code_kb``) is refused before anything runs.
 
 Everything on the result channel after the student's first step has started may be forged (the student's code
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..check import Assignment
 from ..extract import Cell
-from .parent import ChildRun, GraderError, Limits, Sandbox
+from .parent import ChildRun, GraderError, Limits, Sandbox, backstop_s
 from .wire import clean_text, decode_arrays
 
 __all__ = ["GraderError", "Observation", "observe", "size_problem"]
@@ -48,9 +49,13 @@ def size_problem(cells: list[Cell], limits: Limits) -> str | None:
 
 
 def _why(run: ChildRun, limits: Limits) -> str:
+    if run.timed_out and run.limit_hit == "wall":
+        return (f"did not finish within the time limit (it reached the wall-clock backstop of "
+                f"{backstop_s(limits.timeout_s):g} s for the whole submission, every cell and check together, "
+                f"before using its {limits.timeout_s:g} s of CPU time: it kept waiting on something)")
     if run.timed_out:
-        return (f"did not finish within the time limit ({limits.timeout_s:g} s for the whole submission, every "
-                "cell and check together)")
+        return (f"did not finish within the time limit (used {limits.timeout_s:g} s of CPU time, time spent "
+                "sleeping or blocked included, for the whole submission, every cell and check together)")
     if run.channel_problem:
         return f"garbled the grader's result channel ({run.channel_problem})"
     if run.out_of_memory:
@@ -118,7 +123,7 @@ def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: s
             job = {"assignment": assignment.id, "device": device, "cells": [asdict(c) for c in cells],
                    "probes": pending}
             run = turn.run(job, left)
-            left -= run.elapsed_s
+            left -= run.charged_s
             step, done = _absorb(run, obs, cells, pending)
             if done and all(name in obs.probes for name in pending):
                 break
@@ -126,7 +131,7 @@ def observe(cells: list[Cell], assignment: Assignment, limits: Limits, device: s
             if not _student_started(run):  # no student code has run: the grader itself failed
                 raise GraderError(f"the sandboxed child {why} before running any student code:\n"
                                   f"{run.output_tail[-3000:]}")
-            if run.timed_out or left <= 0:
+            if run.timed_out or left <= 0 or turn.wall_left <= 0:
                 for name in pending:
                     obs.probes.setdefault(name, (None, f"your code {why}."))
                 if step and step.startswith("cell:"):

@@ -15,7 +15,16 @@ importing torch. A submission is graded in one :class:`Turn` (``Sandbox.turn``):
 its own control groups (``cgroups``: memory with shared memory counted, CPU share, process count) or, where the
 machine has none, per-process resource limits. Each run of the turn gets what is left of the submission's one
 deadline; when it is up the parent SIGKILLs the run's pid-namespace init, a supervisor that never runs student
-code (``child``), which takes every process of the namespace with it. The parent reads the child's output and
+code (``child``), which takes every process of the namespace with it.
+
+The deadline counts the submission's *own* time, so that a busy grading machine (N workers on N cores, a
+neighbour's CPU hog) gives the same grades as an idle one (``_Meter``, sampled every ``POLL_S``): the CPU time of
+its process tree (its control group's ``cpuacct.usage`` / ``cpu.stat``, else the kernel's accounting in
+``/proc/<pid>/stat`` of the supervisor, the init and every descendant, children already reaped included), plus
+the wall time of the intervals in which none of its threads is runnable (a submission that sleeps or blocks
+still ends after ``timeout_s``; waiting for a CPU is not idle). A wall-clock backstop (``backstop_s``: five
+times the limit, at most ten minutes more than it) ends a submission that stays runnable on a machine too busy
+to run it; the result says which of the two limits was hit. The parent reads the child's output and
 result channel with ``select`` and never waits on anything a student controls without a deadline. At the end of
 the turn whatever is left in its control groups or runs under its uid is killed (there should be nothing).
 """
@@ -48,6 +57,14 @@ LAUNCHER_START_S = 600            # the launcher imports torch and builds the co
 KILL_GRACE_S = 30                 # after a kill, how long the launcher may take to report the exit
 DRAIN_S = 1.0                     # after the exit, how long output may still arrive
 DONE_GRACE_S = 2.0                # after the last result, how long the child may take to exit
+POLL_S = 0.1                      # how often the submission's CPU time and idleness are sampled
+BACKSTOP_FACTOR, BACKSTOP_MAX_EXTRA_S = 5, 600
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def backstop_s(timeout_s: float) -> float:
+    """The wall-clock backstop of a submission whose CPU-time limit is ``timeout_s``."""
+    return timeout_s + min((BACKSTOP_FACTOR - 1) * timeout_s, BACKSTOP_MAX_EXTRA_S)
 
 
 class GraderError(RuntimeError):
@@ -57,7 +74,7 @@ class GraderError(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     """What one submission may use. ``timeout_s`` is ONE deadline for the whole submission (every restart
-    included); memory, CPUs (``threads``) and ``processes`` are for the submission's whole process tree where
+    included), counted in its own CPU time plus its idle time, with a wall-clock backstop (``backstop_s``); memory, CPUs (``threads``) and ``processes`` are for the submission's whole process tree where
     control groups allow (else per process, see ``enforcement``); ``max_cells`` and ``max_code_kb`` bound the
     graded code cells and their total source."""
     timeout_s: float = 60.0
@@ -79,6 +96,8 @@ class ChildRun:
     channel_problem: str | None = None
     elapsed_s: float = 0.0
     out_of_memory: bool = False
+    charged_s: float = 0.0          # the submission's own time: CPU time + idle wall time (see _Meter)
+    limit_hit: str | None = None    # "cpu" (timeout_s of its own time) or "wall" (the backstop)
 
 
 def _works(cmd: list[str]) -> bool:
@@ -222,6 +241,7 @@ class Turn:
         self.uid = fresh_uid() if sandbox.level == "namespaces" else None
         self.home = "/tmp" if sandbox.level != "none" else tempfile.mkdtemp(prefix="home-", dir=sandbox.scratch)
         self.cgroup = None
+        self.wall_left = backstop_s(limits.timeout_s)   # the backstop: wall time left to the whole turn
         try:
             self.cgroup = cgroups.Cgroup.create(f"s{sandbox.slot}", limits.memory_mb, max(1, limits.threads),
                                                 limits.processes)
@@ -253,6 +273,82 @@ class Turn:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _stat(path: str) -> list[str] | None:
+    """The fields of a /proc stat file after the command name (field 3, the state, is index 0)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().rsplit(b")", 1)[1].decode().split()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+
+
+class _Meter:
+    """The submission's own time during one run: the CPU time of its processes (their control group, else the
+    kernel's per-process accounting of the child's process tree) plus the wall time of every interval in which
+    none of its threads was runnable (sampled: an interval counts at most ``2 * POLL_S`` of wall time, so that a
+    parent that was itself kept waiting by a busy machine does not bill the submission for it)."""
+
+    def __init__(self, turn: Turn, child: int, level: str):
+        group = turn.cgroup
+        self.group = group if group is not None and group.cpu_seconds() is not None else None
+        self.child, self.session = child, level == "none"
+        self.charged, self.last_t = 0.0, time.monotonic()
+        self.last_cpu = self._cpu()[0]
+
+    def _tree(self) -> list[list[str]]:
+        """stat fields of the child and every process below it (or in its session, without namespaces)."""
+        stats, children = {}, {}
+        try:
+            entries = [e.name for e in os.scandir("/proc") if e.name.isdigit()]
+        except OSError:
+            return []
+        for name in entries:
+            fields = _stat(f"/proc/{name}/stat")
+            if fields is None or len(fields) < 15:
+                continue
+            pid = int(name)
+            stats[pid] = fields
+            children.setdefault(int(fields[1]), []).append(pid)
+        found, todo = set(), [self.child]
+        if self.session:
+            todo += [pid for pid, f in stats.items() if int(f[3]) == self.child]
+        while todo:
+            pid = todo.pop()
+            if pid in stats and pid not in found:
+                found.add(pid)
+                todo += children.get(pid, [])
+        return [[str(pid)] + stats[pid] for pid in found]
+
+    def _cpu(self) -> tuple[float, bool | None]:
+        """(CPU seconds so far, whether any thread of the submission is runnable: None when none is left)."""
+        if self.group is not None:
+            cpu = self.group.cpu_seconds() or 0.0
+            states = [(_stat(f"/proc/{t}/stat") or ["X"])[0] for t in self.group.threads() | {self.child}]
+            alive = [state for state in states if state not in "XZ"]
+            return cpu, ("R" in alive) if alive else None
+        cpu, runnable, tree = 0.0, False, self._tree()
+        for fields in tree:
+            cpu += sum(int(v) for v in fields[12:16]) / CLOCK_TICKS   # utime stime cutime cstime
+            if not runnable:
+                try:
+                    tasks = os.listdir(f"/proc/{fields[0]}/task")
+                except OSError:
+                    tasks = []
+                runnable = fields[1] == "R" or any(
+                    (_stat(f"/proc/{fields[0]}/task/{t}/stat") or ["S"])[0] == "R" for t in tasks)
+        return cpu, runnable if tree else None
+
+    def sample(self) -> float:
+        """Add the time since the last sample to the charge; returns the charge."""
+        now = time.monotonic()
+        cpu, runnable = self._cpu()
+        used = max(0.0, cpu - self.last_cpu)   # a drop: an ended process's time left the tree (already counted)
+        idle = runnable is False   # (nothing left: the run has ended, no idle time to count)
+        self.charged += max(used, min(now - self.last_t, 2 * POLL_S)) if idle else used
+        self.last_cpu, self.last_t = cpu, now
+        return self.charged
 
 
 class _Watch:
@@ -383,7 +479,9 @@ class Sandbox:
             selector.register(fd, events, what)
         selector.register(self.sock, selectors.EVENT_READ, "sock")
         start = time.monotonic()
-        deadline, end, done_at, sent, exited = start + budget_s, None, None, 0, False
+        meter = _Meter(turn, w.child, self.level)
+        backstop, next_sample = start + max(0.0, turn.wall_left), start + POLL_S
+        end, done_at, sent, exited = None, None, 0, False
 
         def drop(fd: int) -> None:
             selector.unregister(fd)
@@ -399,7 +497,13 @@ class Sandbox:
                     selector.unregister(self.sock)
                     self._stop_launcher(kill=True)
                     break
-                if not w.run.timed_out and end is None and now >= deadline:
+                if end is None and not exited and now >= next_sample:
+                    w.run.charged_s, next_sample = meter.sample(), now + POLL_S
+                    if w.run.charged_s >= budget_s:
+                        w.run.limit_hit = "cpu"
+                    elif now >= backstop:
+                        w.run.limit_hit = "wall"
+                if not w.run.timed_out and end is None and w.run.limit_hit:
                     w.run.timed_out = True
                     self._kill(w, ctl_r if "ctl" in [k.data for k in selector.get_map().values()] else None, turn)
                     end = now + KILL_GRACE_S
@@ -408,7 +512,7 @@ class Sandbox:
                 if done_at is not None and end is None and now >= done_at + DONE_GRACE_S:
                     self._kill(w, None, turn)   # it said it was done but does not end
                     end = now + KILL_GRACE_S
-                wake = [t for t in (deadline if end is None else end, done_at and done_at + DONE_GRACE_S) if t]
+                wake = [t for t in (next_sample if end is None else end, done_at and done_at + DONE_GRACE_S) if t]
                 for key, _ in selector.select(max(0.0, min(wake) - now) if wake else None):
                     what, fd = key.data, key.fd
                     if what == "job":
@@ -431,6 +535,8 @@ class Sandbox:
                             w.run.returncode = reply["exit"]
                         else:
                             self._stop_launcher(kill=True)
+                        if not w.run.timed_out:
+                            w.run.charged_s = meter.sample()
                         exited, end = True, time.monotonic() + DRAIN_S
                         w.run.elapsed_s = time.monotonic() - start
                     else:
@@ -457,6 +563,7 @@ class Sandbox:
                 self.sock.settimeout(None)
         if not w.run.elapsed_s:
             w.run.elapsed_s = time.monotonic() - start
+        turn.wall_left -= w.run.elapsed_s
         if self.level == "none":
             self._kill(w, None)   # whatever the child left running in its session
 
