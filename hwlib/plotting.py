@@ -33,20 +33,21 @@ def show_saliency_maps(images, saliency, titles: Sequence[str], masks=None, cmap
         raise ValueError(f"show_saliency_maps: expected images (N, H, W, 3), saliency (N, H, W) and N titles, "
                          f"got {images.shape}, {saliency.shape} and {len(titles)} titles.")
     n = len(images)
-    fig, axes = plt.subplots(2, n, figsize=(2.4 * n + 0.8, 5.2), squeeze=False, layout="constrained")
-    vmax = float(saliency.max()) or 1.0
+    fig, axes = plt.subplots(2, n, figsize=(2.4 * n + 0.8, 5.2), squeeze=False, layout="constrained", dpi=100)
     for i in range(n):
         axes[0, i].imshow(images[i])
         axes[0, i].set_title(titles[i], fontsize=9)
-        im = axes[1, i].imshow(saliency[i], cmap=cmap, vmin=0, vmax=vmax)
+        vmax = float(saliency[i].max()) or 1.0           # each map on its own scale: the maps differ in range
+        axes[1, i].imshow(saliency[i], cmap=cmap, vmin=0, vmax=vmax)
+        axes[1, i].set_title(f"max {vmax:.3g}", fontsize=8)
         if masks is not None:
             axes[1, i].contour(_as_numpy(masks)[i].astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
         for ax in axes[:, i]:
             ax.axis("off")
     axes[0, 0].text(-0.08, 0.5, "image", transform=axes[0, 0].transAxes, rotation=90, va="center", ha="right")
     axes[1, 0].text(-0.08, 0.5, "saliency", transform=axes[1, 0].transAxes, rotation=90, va="center", ha="right")
-    fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="|d score / d pixel| (max over RGB)")
-    fig.suptitle("Saliency maps: which pixels move the correct class score most")
+    fig.suptitle("Saliency maps: which pixels move the correct class score most\n"
+                 "(|d score / d pixel|, max over RGB; each map scaled from 0 to its own maximum)", fontsize=10)
     return fig
 
 
@@ -63,7 +64,7 @@ def show_fooling_image(original, fooling, original_title: str, fooling_title: st
         raise ValueError(f"show_fooling_image: expected two (H, W, 3) images of the same shape, got {a.shape} "
                          f"and {b.shape}.")
     diff = np.abs(b - a).mean(-1) / 255.0
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.6), layout="constrained", dpi=100)
     axes[0].imshow(a.astype(np.uint8))
     axes[0].set_title(original_title)
     axes[1].imshow(b.astype(np.uint8))
@@ -87,7 +88,7 @@ def show_class_visualization_progress(snapshots: Sequence[tuple[int, np.ndarray]
         raise ValueError("show_class_visualization_progress: expected at least one (iteration, image) snapshot.")
     total = total or snapshots[-1][0]
     fig, axes = plt.subplots(1, len(snapshots), figsize=(2.6 * len(snapshots), 3.0), squeeze=False,
-                             layout="constrained")
+                             layout="constrained", dpi=100)
     for ax, (it, img) in zip(axes[0], snapshots):
         ax.imshow(img)
         ax.set_title(f"iteration {it}/{total}", fontsize=9)

@@ -74,7 +74,7 @@ def confused_logit_figure(image, grads, classes: Sequence[int], logits: Sequence
     mosaic = _mosaic([[_to_rgb(image, lo, hi), *gpanels], [scale, *moved]], pad)
 
     # Text is what costs most to draw: a few short labels only (the callback draws this during training).
-    fig = Figure(figsize=(6, 4.4), dpi=64)
+    fig = Figure(figsize=(6, 4.4), dpi=100)                 # >= 100 dpi: the labels stay sharp when shown
     ax = fig.add_axes((0.0, 0.0, 1.0, 0.9))
     ax.imshow(mosaic, interpolation="nearest")
     ax.axis("off")
@@ -102,7 +102,7 @@ def show_digits(images, labels, class_names: Sequence[str], title: str = "Handwr
                          f"{len(labels)} labels.")
     rows = -(-len(images) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.4 * rows + 0.4), squeeze=False,
-                             layout="constrained")
+                             layout="constrained", dpi=100)
     for ax in axes.flat:
         ax.axis("off")
     for ax, img, label in zip(axes.flat, images, labels):
@@ -119,7 +119,7 @@ def show_logit_gradients(image, gradients: dict, title: str):
 
     image = _np(image).reshape(_np(image).shape[-2:])
     fig, axes = plt.subplots(1, len(gradients) + 1, figsize=(2.9 * (len(gradients) + 1), 2.9),
-                             layout="constrained")
+                             layout="constrained", dpi=100)
     axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
     axes[0].set_title("input", fontsize=9)
     axes[0].axis("off")
@@ -153,7 +153,7 @@ def show_ascent(images, probabilities, target: int, class_names: Sequence[str], 
                          f"{images.shape} and {probabilities.shape}.")
     steps = len(images) - 1
     shown = np.unique(np.linspace(0, steps, min(max_images, steps + 1)).round().astype(int))
-    fig = plt.figure(figsize=(1.5 * len(shown) + 4.5, 2.9), layout="constrained")
+    fig = plt.figure(figsize=(1.5 * len(shown) + 4.5, 2.9), layout="constrained", dpi=100)
     grid = fig.add_gridspec(1, len(shown) + 3)
     for k, i in enumerate(shown):
         ax = fig.add_subplot(grid[0, k])

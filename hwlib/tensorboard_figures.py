@@ -59,10 +59,14 @@ def show_logged_figures(figures: list[LoggedFigure], max_figures: int = 4, colum
         raise ValueError("show_logged_figures: no figures to show (did the callback log any? See its `logged`).")
     columns = min(columns, len(shown))
     rows = -(-len(shown) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(7 * columns, 4.3 * rows), squeeze=False, layout="constrained")
+    # Shown at the logged pixel size (100 dpi): no resampling, so the logged text stays sharp.
+    height = max(f.image.shape[0] for f in shown) / 100 + 0.3
+    width = max(f.image.shape[1] for f in shown) / 100
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False,
+                             layout="constrained", dpi=100)
     for ax in axes.flat:
         ax.axis("off")
     for ax, f in zip(axes.flat, shown):
-        ax.imshow(f.image)
+        ax.imshow(f.image, interpolation="antialiased")
         ax.set_title(f"{f.tag} (step {f.step})", fontsize=9)
     return fig
