@@ -20,7 +20,7 @@ import numpy as np
 
 from ..check import Assignment
 from ..extract import Cell
-from .parent import ChildRun, GraderError, Limits, Sandbox, backstop_s
+from .parent import ChildRun, GraderError, Limits, Sandbox
 from .wire import clean_text, decode_arrays
 
 __all__ = ["GraderError", "Observation", "observe", "size_problem"]
@@ -51,7 +51,7 @@ def size_problem(cells: list[Cell], limits: Limits) -> str | None:
 def _why(run: ChildRun, limits: Limits) -> str:
     if run.timed_out and run.limit_hit == "wall":
         return (f"did not finish within the time limit (it reached the wall-clock backstop of "
-                f"{backstop_s(limits.timeout_s):g} s for the whole submission, every cell and check together, "
+                f"{limits.backstop:g} s for the whole submission, every cell and check together, "
                 f"before using its {limits.timeout_s:g} s of CPU time: it kept waiting on something)")
     if run.timed_out:
         return (f"did not finish within the time limit (used {limits.timeout_s:g} s of CPU time, time spent "

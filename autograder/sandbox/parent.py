@@ -83,6 +83,12 @@ class Limits:
     processes: int = 256
     max_cells: int = 300
     max_code_kb: int = 2048
+    wall_backstop_s: float | None = None   # None: backstop_s(timeout_s)
+
+    @property
+    def backstop(self) -> float:
+        """The wall-clock backstop of the whole submission."""
+        return self.wall_backstop_s if self.wall_backstop_s is not None else backstop_s(self.timeout_s)
 
 
 @dataclass
@@ -241,7 +247,7 @@ class Turn:
         self.uid = fresh_uid() if sandbox.level == "namespaces" else None
         self.home = "/tmp" if sandbox.level != "none" else tempfile.mkdtemp(prefix="home-", dir=sandbox.scratch)
         self.cgroup = None
-        self.wall_left = backstop_s(limits.timeout_s)   # the backstop: wall time left to the whole turn
+        self.wall_left = limits.backstop   # the backstop: wall time left to the whole turn
         try:
             self.cgroup = cgroups.Cgroup.create(f"s{sandbox.slot}", limits.memory_mb, max(1, limits.threads),
                                                 limits.processes)

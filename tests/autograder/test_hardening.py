@@ -147,6 +147,16 @@ def test_one_deadline_for_the_whole_submission(assignment, graded, warm, monkeyp
     assert result.total == 0 and "for the whole submission" in text(result)
 
 
+def test_a_submission_that_only_sleeps_still_ends(assignment, warm):
+    """The deadline counts the submission's own CPU time, and its wall time while nothing of it is runnable: a
+    cell that sleeps forever ends after timeout_s, long before the wall-clock backstop."""
+    limits = replace(LIMITS, timeout_s=2, wall_backstop_s=60)
+    obs = observe([Cell("compute_saliency_maps", "import time\ntime.sleep(10**6)\n", 0)], assignment, limits,
+                  "cpu", warm)
+    messages = " ".join(message for _, message in obs.probes.values() if message)
+    assert "used 2 s of CPU time" in messages and "backstop" not in messages
+
+
 def test_too_many_cells_or_too_much_code_is_refused_naming_the_limit():
     limits = Limits(max_cells=5, max_code_kb=1)
     assert "max_cells" in size_problem([Cell(f"c{i}", "pass", i) for i in range(6)], limits)
