@@ -31,7 +31,7 @@ def show_similarity_matrix(matrix, labels: Sequence[str], title: str = "Comparis
     n = m.shape[0]
     shown, label_font = text_labels([f"{i}  {label}" for i, label in enumerate(labels)], font)
     fig, ax = plt.subplots(figsize=(4 + 0.55 * n + 0.07 * max(map(len, shown)), 1.2 + 0.55 * n),
-                           layout="constrained")
+                           layout="constrained", dpi=100)
     image = ax.imshow(m, cmap="viridis")
     fig.colorbar(image, ax=ax, shrink=0.8, label=metric_name)
     ax.set_yticks(range(n), shown, fontproperties=label_font, fontsize=9)
@@ -63,7 +63,7 @@ def show_sense_similarity_by_layer(within, across, words: Sequence[str], metric_
                          f"{w.shape} and {a.shape}.")
     layers = np.arange(w.shape[1])
     words, word_font = text_labels(list(words), font, fallback=lambda i: f"word {i}")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained", dpi=100)
     for k, word in enumerate(words):
         colour = f"C{k}"
         left.plot(layers, w[k], "o-", color=colour, label=f"{word}: same sense")
@@ -88,6 +88,42 @@ def _sized(font, size):
     return font
 
 
+def _label_without_overlap(ax, xy: np.ndarray, tokens: Sequence[str], roles: np.ndarray, font=None,
+                           fontsize: float = 7.0):
+    """Label the points of one PCA panel, skipping any label that would overlap one already placed (answer tokens
+    first, then the question, then the context), so that every label drawn is readable. Boxes are estimated in the
+    panel's fraction coordinates from the axes' size in inches, before drawing (no renderer needed)."""
+    if len(xy) == 0:
+        return
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    span = np.where(high - low > 0, high - low, 1.0)
+    ax.set_xlim(low[0] - 0.05 * span[0], high[0] + 0.05 * span[0])
+    ax.set_ylim(low[1] - 0.05 * span[1], high[1] + 0.05 * span[1])
+    fig_w, fig_h = ax.figure.get_size_inches()
+    box = ax.get_position()
+    width_in, height_in = max(box.width * fig_w, 0.5), max(box.height * fig_h, 0.5)
+    char_w, line_h = 0.75 * fontsize / 72 / width_in, 1.5 * fontsize / 72 / height_in    # fractions of the panel, generous
+    frac = (xy - low + 0.05 * span) / (1.1 * span)
+    order = sorted(range(len(xy)), key=lambda i: (0 if roles[i] == ANSWER else 1 if roles[i] != CONTEXT else 2, i))
+    placed: list[tuple[float, float, float, float]] = []
+    for i in order:
+        if not tokens[i]:
+            continue
+        w = char_w * len(tokens[i])
+        for dx, dy, ha, va in ((0.008, 0.008, "left", "bottom"), (-0.008, 0.008, "right", "bottom"),
+                               (0.008, -0.008, "left", "top"), (-0.008, -0.008, "right", "top")):
+            x0 = frac[i, 0] + dx if ha == "left" else frac[i, 0] + dx - w
+            y0 = frac[i, 1] + dy if va == "bottom" else frac[i, 1] + dy - line_h
+            candidate = (x0, y0, x0 + w, y0 + line_h)
+            inside = candidate[0] >= 0 and candidate[2] <= 1 and candidate[1] >= 0 and candidate[3] <= 1
+            if inside and all(candidate[2] <= b[0] or candidate[0] >= b[2] or candidate[3] <= b[1] or
+                              candidate[1] >= b[3] for b in placed):
+                placed.append(candidate)
+                ax.text(frac[i, 0] + dx, frac[i, 1] + dy, tokens[i], transform=ax.transAxes, fontsize=fontsize,
+                        ha=ha, va=va, color="black" if roles[i] != CONTEXT else "dimgray", fontproperties=font)
+                break
+
+
 def show_layer_pca(qa: QAHiddenStates, layers: Sequence[int] | None = None, label_tokens: bool = True,
                    ncols: int = 4, font=None):
     """One panel per layer: the question/context tokens' hidden states projected on that layer's first two
@@ -103,22 +139,22 @@ def show_layer_pca(qa: QAHiddenStates, layers: Sequence[int] | None = None, labe
     roles = qa.roles[keep]
     tokens, token_font = text_labels([qa.tokens[t] for t in keep], font, fallback=lambda i: "")
     nrows = -(-len(layers) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.8 * nrows), layout="constrained", squeeze=False,
+                             dpi=100)
     for ax, layer, xy in zip(axes.flat, layers, coords):
         for role, (colour, marker, name) in ROLE_STYLE.items():
             on = roles == role
             ax.scatter(xy[on, 0], xy[on, 1], c=colour, marker=marker, s=40 if role == ANSWER else 14,
                        label=name, zorder=3 if role == ANSWER else 2)
         if label_tokens:
-            for (x, y), token, role in zip(xy, tokens, roles):
-                ax.annotate(token, (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points",
-                            color="black" if role != CONTEXT else "dimgray", fontproperties=token_font)
+            _label_without_overlap(ax, xy, tokens, roles, token_font)
         ax.set_title("embedding output (layer 0)" if layer == 0 else f"layer {layer}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes.flat[len(layers):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8, loc="best")
+    handles, names = axes.flat[0].get_legend_handles_labels()       # outside the panels: it hides no label
+    fig.legend(handles, names, fontsize=8, loc="outside lower center", ncols=len(names))
     title, title_font = readable_text(f"PCA of every layer's hidden states - Q: {qa.question}  (answer: {qa.answer})",
                                       font)
     fig.suptitle(title, fontsize=11, fontproperties=title_font)

@@ -67,7 +67,7 @@ def test_layer_pca_one_panel_per_layer_with_the_three_roles():
     counts = [len(c.get_offsets()) for c in panels[0].collections]
     assert counts == [2, 2, 1]                                        # question, context, answer; no special tokens
     assert sorted(t.get_text() for t in panels[0].texts) == sorted(["who", "?", "it", "was", "me"])
-    assert [t.get_text() for t in panels[0].get_legend().get_texts()] == ["question", "context", "answer"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["question", "context", "answer"]
 
 
 def test_layer_pca_selected_layers_and_bad_input():
