@@ -82,6 +82,11 @@ def parser() -> argparse.ArgumentParser:
                                          "independent oracle, scored by the hidden checks (instructor checkout)")
     m.add_argument("rest", nargs=argparse.REMAINDER, help="ID... [--sample N] [--limit N] [--function F] [--visible] "
                                                          "[--quiet] [--write-docs]")
+    c = verbs.add_parser("ci", help="grade one submission for CI: JUnit report, quiz as a count, exit status from "
+                                     "the grader (same as python -I -m autograder.ci; run with -I in a student's "
+                                     "repository)")
+    c.add_argument("rest", nargs=argparse.REMAINDER, help="SUBMISSION --assignment ID [--junitxml FILE] "
+                                                         "[--timeout S] [--memory-mb MB] [--device D] [--out DIR]")
     r = verbs.add_parser("release", help="write the student course (notebooks, hwlib, its weights, a README, "
                                          "a pyproject for hwlib alone) into a folder")
     r.add_argument("out", type=Path, help="folder to write (must be empty or absent)")
@@ -90,6 +95,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["mutants"]:   # instructor-side: the engine lives with the test fixtures (tests/mutation/)
+        import importlib
+
+        from .instructor import fixtures
+
+        fixtures()   # puts tests/ on the import path, or explains why this is not an instructor checkout
+        return importlib.import_module("mutation.engine").main(argv[1:])
     args = parser().parse_args(argv)
     if getattr(args, "workers", 1) < 1:
         raise SystemExit("--workers must be at least 1.")
@@ -111,13 +124,10 @@ def main(argv: list[str] | None = None) -> int:
 
         generate = importlib.import_module(f"{fixtures().__name__}.generate")
         return generate.main([*(["--check"] if args.check else []), *(f"--assignment={a}" for a in args.assignment or ())])
-    if args.verb == "mutants":   # instructor-side: the engine lives with the test fixtures (tests/mutation/)
-        import importlib
+    if args.verb == "ci":
+        from .ci import main as ci_main
 
-        from .instructor import fixtures
-
-        fixtures()   # puts tests/ on the import path, or explains why this is not an instructor checkout
-        return importlib.import_module("mutation.engine").main(args.rest)
+        return ci_main(args.rest)
     if args.verb == "release":
         from .release import write_release
 
