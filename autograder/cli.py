@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
                    help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for a LocalCluster "
                         "of N worker processes on this machine (instead of --workers)")
     g.add_argument("--timeout", type=float, default=60,
-                   help="seconds per submission: one deadline for all its cells and checks (default 60)")
+                   help="CPU seconds per submission (idle time counted too; wall-clock backstop 5x): one deadline for all its cells and checks (default 60)")
     g.add_argument("--memory-mb", type=int, default=4096,
                    help="memory of one submission, all its processes and shared memory included (default 4096)")
     g.add_argument("--max-processes", type=int, default=256,

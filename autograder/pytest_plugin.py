@@ -33,7 +33,7 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder", "grade course notebooks (one test item per check)")
     group.addoption("--assignment", help="assignment id of the notebooks given on the command line")
-    group.addoption("--grader-timeout", type=float, default=60.0, help="seconds for one submission (default 60)")
+    group.addoption("--grader-timeout", type=float, default=60.0, help="CPU seconds for one submission (default 60)")
     group.addoption("--grader-memory-mb", type=int, default=4096, help="memory cap of student code (default 4096)")
     group.addoption("--grader-device", default="auto", choices=("auto", "cpu", "cuda"), help="where student code runs")
     group.addoption("--grader-out", type=Path, default=None, help="folder for the CSV and the feedback page")
