@@ -9,7 +9,7 @@ from mutation.engine import run
 SAMPLE = {
     "01_gradient_ascent": (("logit_gradient", "gradient_ascent"), 8),
     "02_network_visualization": (("compute_saliency_maps", "class_visualization_update_step"), 5),
-    "03_adversarial_examples": (("fgsm", "fool_linear_classifier"), 6),
+    "03_adversarial_examples": (("compute_gradient", "fool_linear_classifier"), 6),
     "04_cnn_explanation": (("compute_saliency_maps",), 5),
     "05_bert_embeddings": (("euclidean_distance", "cosine_similarity", "get_select_embedding"), 6),
 }

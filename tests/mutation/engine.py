@@ -263,12 +263,13 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from autograder.assignments import CHECK_MODULES
 
-    tables = [run(a, args.limit, args.function, args.sample, args.visible, None if args.quiet else print)
-              for a in (args.assignment or CHECK_MODULES)]
-    text = report(tables)
-    print(text)
-    if args.write_docs:
-        from .docs import write
+    tables = []
+    for a in args.assignment or CHECK_MODULES:
+        tables.append(run(a, args.limit, args.function, args.sample, args.visible, None if args.quiet else print))
+        text = report(tables)
+        print(text, flush=True)
+        if args.write_docs:   # after every notebook: a long run leaves what it has measured
+            from .docs import write
 
-        write(tables, text)
+            write(tables, text)
     return 0 if all(not t.equivalent_penalised for t in tables) else 1
