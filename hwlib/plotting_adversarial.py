@@ -51,7 +51,7 @@ def show_predictions(images, probabilities, class_names: Sequence[str], titles: 
         raise ValueError(f"show_predictions: expected images (N, C, H, W) and probabilities (N, {len(class_names)}), "
                          f"got {images.shape} and {probabilities.shape}.")
     n = len(images)
-    fig, axes = plt.subplots(1, n, figsize=(2.3 * n, 3.2), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, n, figsize=(2.3 * n, 3.2), squeeze=False, layout="constrained", dpi=100)
     for i, ax in enumerate(axes[0]):
         _imshow(ax, images[i], titles[i] if titles else "")
         ax.text(0.5, -0.04, _top(probabilities[i], class_names, top), transform=ax.transAxes, ha="center",
@@ -79,7 +79,7 @@ def show_adversarial(original, adversarial, class_names: Sequence[str], probabil
     delta = b - a
     largest = float(np.abs(delta[:n]).max()) if n else 0.0
     magnify = magnify or (0.5 / largest if largest > 0 else 1.0)
-    fig, axes = plt.subplots(n, 3, figsize=(8.4, 2.9 * n), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(n, 3, figsize=(8.4, 2.9 * n), squeeze=False, layout="constrained", dpi=100)
     for i in range(n):
         top_a, top_b = int(pa[i].argmax()), int(pb[i].argmax())
         _imshow(axes[i, 0], a[i], f"original: {class_names[top_a]} ({pa[i, top_a]:.0%})")
@@ -101,7 +101,7 @@ def plot_probability_trajectory(probabilities, class_names: Sequence[str], title
     if p.ndim != 2 or p.shape[1] != len(class_names):
         raise ValueError(f"plot_probability_trajectory: expected probabilities (steps + 1, {len(class_names)}), "
                          f"got {p.shape}.")
-    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained", dpi=100)
     for k, name in enumerate(class_names):
         ax.plot(np.arange(len(p)), p[:, k], label=name, lw=2)
     ax.set_xlabel("step")
@@ -117,7 +117,7 @@ def plot_robustness_curves(curves: Mapping[str, object], title: str = "Robustnes
     """Attack success (left) and robust accuracy (right) against eps, one line per :class:`RobustnessCurve`."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained", dpi=100)
     for name, curve in curves.items():
         x = np.asarray(curve.epsilons) * 255
         axes[0].plot(x, 100 * curve.attack_success, "o-", label=name)
@@ -141,7 +141,7 @@ def plot_class_difficulty(difficulty, top: int = 20):
     finite = med[np.isfinite(med)]
     cap = float(difficulty.epsilons.max() * 255) * 1.1 if len(difficulty.epsilons) else 1.0
     values = [med[c] if np.isfinite(med[c]) else cap for c in order]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(order) + 1.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(order) + 1.2), layout="constrained", dpi=100)
     bars = ax.barh([difficulty.class_names[c] for c in order][::-1], values[::-1], color="tab:blue")
     for bar, c in zip(bars, order[::-1]):
         if not np.isfinite(med[c]):
@@ -159,7 +159,7 @@ def show_linear_weights(weights, class_names: Sequence[str], image_shape=(28, 28
     w = _numpy(weights).reshape(len(class_names), *image_shape)
     limit = float(np.abs(w).max()) or 1.0
     fig, axes = plt.subplots(1, len(class_names), figsize=(1.3 * len(class_names) + 1, 1.9), squeeze=False,
-                             layout="constrained")
+                             layout="constrained", dpi=100)
     for ax, wc, name in zip(axes[0], w, class_names):
         im = ax.imshow(wc, cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(name, fontsize=9)
