@@ -406,6 +406,9 @@ def _verify_ascent_start(student, reference, ctx: Context, tol: Tolerance) -> Ve
     if float(np.abs(images[0] - ctx.ascent_image[0].numpy()).max()) > tol.atol:
         return Verdict(False, "images[0] is not the start image: images[0] must be the image you were given, before "
                               "any step.")
+    if float(np.abs(images[-1] - images[0]).max()) <= tol.atol:   # a yardstick the student does not control
+        return Verdict(False, f"images[{ASCENT_STEPS}] is still the start image: after {ASCENT_STEPS} steps of "
+                              "length step_size the image must have moved (images[k] is the image after k steps).")
     return Verdict(True, f"images ({steps1}, 1, 28, 28) start with the given image; probabilities are "
                          f"({steps1}, {NUM_CLASSES}).")
 
