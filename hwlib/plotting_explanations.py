@@ -44,9 +44,9 @@ def show_explanations(images, rows: Sequence[tuple[str, object, str]], titles: S
 
     Args:
         images: ``(N, 3, H, W)`` in [0, 1] or ``(N, H, W, 3)`` uint8.
-        rows: ``(row label, maps, kind)``; kind ``"heat"``: ``(N, H, W)`` non-negative maps on one colour scale from 0;
-            ``"signed"``: ``(N, H, W)`` maps on a symmetric red (+) / blue (-) scale (clipped at the
-            99.5th percentile of |value|); ``"rgb"``: ``(N, H, W, 3)`` or
+        rows: ``(row label, maps, kind)``; kind ``"heat"``: ``(N, H, W)`` non-negative maps, each on its own colour
+            scale from 0 to its maximum (printed under it); ``"signed"``: ``(N, H, W)`` maps, each on its own
+            symmetric red (+) / blue (-) scale (clipped at its 99.5th percentile of |value|, printed under it); ``"rgb"``: ``(N, H, W, 3)`` or
             ``(N, 3, H, W)`` shown as images after HW9's per-image min-max normalisation.
         titles: N strings (class names, predictions).
         colorbar_labels: row label -> colour-bar label.
@@ -57,8 +57,8 @@ def show_explanations(images, rows: Sequence[tuple[str, object, str]], titles: S
     n = len(images)
     if len(titles) != n:
         raise ValueError(f"show_explanations: expected {n} titles, got {len(titles)}.")
-    fig, axes = plt.subplots(1 + len(rows), n, figsize=(1.7 * n + 1.2, 1.9 * (1 + len(rows)) + 0.4),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1 + len(rows), n, figsize=(1.3 * n + 1.2, 1.55 * (1 + len(rows)) + 0.4),
+                             squeeze=False, layout="constrained", dpi=100)
     for i in range(n):
         axes[0, i].imshow(images[i])
         axes[0, i].set_title(titles[i], fontsize=8)
@@ -74,14 +74,18 @@ def show_explanations(images, rows: Sequence[tuple[str, object, str]], titles: S
             for i in range(n):
                 axes[r, i].imshow(shown[i])
         else:
-            # signed maps: the 99.5th percentile of |value| over all maps, so that one extreme pixel does not
-            # wash out every other map (shared by the row: maps stay comparable)
-            vmax = float(np.abs(maps).max() if kind == "heat" else np.percentile(np.abs(maps), 99.5)) or 1.0
-            cmap, vmin = ("hot", 0.0) if kind == "heat" else ("RdBu_r", -vmax)
+            # Each map on its own scale (the maps of a row differ in range: on a shared scale the weakest look
+            # empty), its scale printed under it; signed maps are clipped at the 99.5th percentile of |value| so
+            # that one extreme pixel does not wash out the rest. The colour bar is in fractions of each map's own
+            # scale.
             for i in range(n):
-                im = axes[r, i].imshow(maps[i], cmap=cmap, vmin=vmin, vmax=vmax)
-            fig.colorbar(im, ax=axes[r, :].tolist(), shrink=0.85, pad=0.01,
-                         label=(colorbar_labels or {}).get(label, ""))
+                vmax = float(np.abs(maps[i]).max() if kind == "heat" else np.percentile(np.abs(maps[i]), 99.5)) or 1.0
+                cmap, vmin = ("hot", 0.0) if kind == "heat" else ("RdBu_r", -vmax)
+                axes[r, i].imshow(maps[i] / vmax, cmap=cmap, vmin=vmin / vmax, vmax=1.0)
+                axes[r, i].set_xlabel(f"{'max' if kind == 'heat' else '±'} {vmax:.2g}", fontsize=7, labelpad=1)
+            bar = fig.colorbar(plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(vmin / vmax, 1.0)),
+                               ax=axes[r, :].tolist(), shrink=0.85, pad=0.01)
+            bar.set_label(((colorbar_labels or {}).get(label, "") + "\n(× each map's scale)").strip(), fontsize=8)
         axes[r, 0].set_ylabel(label, fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([])
@@ -103,7 +107,7 @@ def show_lime(images, lime_images, titles: Sequence[str], segments=None):
     if lime_images.shape != images.shape or len(titles) != n:
         raise ValueError(f"show_lime: expected {n} LIME images of shape {images.shape[1:]} and {n} titles, got "
                          f"{lime_images.shape} and {len(titles)}.")
-    fig, axes = plt.subplots(2, n, figsize=(1.7 * n + 0.4, 4.2), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(2, n, figsize=(1.3 * n + 0.4, 3.5), squeeze=False, layout="constrained", dpi=100)
     for i in range(n):
         axes[0, i].imshow(images[i])
         axes[0, i].set_title(titles[i], fontsize=8)
@@ -126,7 +130,7 @@ def show_segment_numbering(image, segments_from_0, segments_from_1, sizes_from_1
 
     image = as_display_images(np.asarray(image)[None])[0]
     k = int(np.max(segments_from_0)) + 1
-    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.4), layout="constrained", dpi=100)
     axes[0].imshow(image)
     axes[0].set_title(f"{k} superpixels")
     for ax, segments, name in ((axes[1], segments_from_0, "start_label=0"), (axes[2], segments_from_1, "start_label=1")):
