@@ -82,8 +82,13 @@ class Context:
         self.weights = 0.1 * torch.randn(10, 28 * 28, generator=gen)
 
     def fresh_model(self):
-        """A private copy of the frozen model on ``device`` (so one probe cannot spoil the next)."""
-        return copy.deepcopy(self.base_model).to(self.device).eval()
+        """A private copy of the model on ``device`` (so one probe cannot spoil the next), its weights trainable as
+        in the notebook (``requires_grad=True``): a ``.backward()`` then shows up in their ``.grad``, and a result
+        computed outside ``torch.no_grad()`` keeps its gradient history."""
+        model = copy.deepcopy(self.base_model).to(self.device).eval()
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
 
     def on_device(self, tensor):
         return tensor.clone().to(self.device)
