@@ -156,7 +156,7 @@ def check_layer(layer, num_states: int, name: str = "layer") -> int:
         layer = int(layer)
     if isinstance(layer, (bool, np.bool_)) or not isinstance(layer, (int, np.integer)):
         raise TypeError(f"{name}: expected an integer layer index, got {describe(layer)}.")
-    if not -num_states <= layer < num_states:
+    if layer < -num_states or layer >= num_states:
         raise ValueError(f"{name}: expected a layer in [0, {num_states - 1}] (0 = embedding output, "
                          f"{num_states - 1} = last layer; negative counts from the end), got {layer}.")
     return int(layer) % num_states

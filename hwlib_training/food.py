@@ -1,6 +1,6 @@
 """Train the offline food classifier: HW9's FoodClassifier at width 1/16 on the synthetic Food-11.
 
-    python -m hwlib.training.food --out data --seed 0
+    python -m hwlib_training.food --out data --seed 0
 
 writes ``food_classifier_synthetic.pt`` (HW9's checkpoint format: ``{"model_state_dict": float16 tensors, "width",
 "class_names"}``, loaded back as float32) and ``food_classifier_synthetic.json`` (how it was made and how well it
@@ -27,17 +27,17 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..datasets.food import (FOOD11_CLASSES, SYNTHETIC_SEEDS, jpeg_roundtrip, load_food11, load_food_samples,
+from hwlib.datasets.food import (FOOD11_CLASSES, SYNTHETIC_SEEDS, jpeg_roundtrip, load_food11, load_food_samples,
                              synthetic_food11_root)
-from ..datasets.food_render import render_dish
-from ..models.food import OFFLINE_PROVENANCE, OFFLINE_WEIGHTS, OFFLINE_WIDTH, FoodClassifier, load_checkpoint
+from hwlib.datasets.food_render import render_dish
+from hwlib.models.food import OFFLINE_PROVENANCE, OFFLINE_WEIGHTS, OFFLINE_WIDTH, FoodClassifier, load_checkpoint
 
 TRAIN_SEED = 21_000       # pool images: render_dish(label, TRAIN_SEED + seed, n)
 HELDOUT_SEED = 31_000     # held-out images: render_dish(label, HELDOUT_SEED + seed, n)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m hwlib.training.food", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m hwlib_training.food", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("data"), help="folder for the weights and the JSON (default data)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, the batches and the images (default 0)")
     p.add_argument("--per-class", type=int, default=150, help="training images per class (default 150)")
@@ -145,7 +145,7 @@ def _cpu_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    command = "python -m hwlib.training.food " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python -m hwlib_training.food " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     start = time.perf_counter()
     images, labels = draw(args.per_class, TRAIN_SEED + args.seed, "drawing training images")
     heldout, heldout_labels = draw(args.heldout_per_class, HELDOUT_SEED + args.seed, "drawing held-out images")

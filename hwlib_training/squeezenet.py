@@ -1,6 +1,6 @@
 """Train the offline model: torchvision's SqueezeNet 1.1 (random init) on hwlib's synthetic shapes.
 
-    python -m hwlib.training.squeezenet --out data --seed 0
+    python -m hwlib_training.squeezenet --out data --seed 0
 
 writes ``squeezenet1_1_synthetic.pt`` (a float16 state_dict, loaded back as float32) and
 ``squeezenet1_1_synthetic.json`` (how it was made and how well it does) into ``--out``. CPU only, deterministic for
@@ -32,16 +32,16 @@ import torchvision
 from tqdm.auto import tqdm
 
 from . import squeezenet_quality as offline_quality
-from ..image import preprocess
-from ..models.squeezenet import OFFLINE_PROVENANCE, OFFLINE_WEIGHTS
-from ..datasets.shapes import CLASS_NAMES, IMAGE_SIZE, SAMPLE_SEED, make_synthetic_dataset, sample_images
+from hwlib.image import preprocess
+from hwlib.models.squeezenet import OFFLINE_PROVENANCE, OFFLINE_WEIGHTS
+from hwlib.datasets.shapes import CLASS_NAMES, IMAGE_SIZE, SAMPLE_SEED, make_synthetic_dataset, sample_images
 
 TRAIN_SEED_OFFSET = 0  # epoch e trains on make_synthetic_dataset(train_size, seed + e)
 HELDOUT_SEED_OFFSET = 1_000_000  # the held-out set: make_synthetic_dataset(val_size, seed + 1_000_000)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m hwlib.training.squeezenet", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m hwlib_training.squeezenet", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=Path("data"), help="folder for the weights and the JSON (default data)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, the batches and the images (default 0)")
     p.add_argument("--epochs", type=int, default=10, help="epochs, each on freshly generated images (default 10)")
@@ -167,7 +167,7 @@ def save_and_reload(model: torch.nn.Module, path: Path) -> torch.nn.Module:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    command = "python -m hwlib.training.squeezenet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = "python -m hwlib_training.squeezenet " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     start = time.perf_counter()
     model, log = train(args)
     train_seconds = time.perf_counter() - start

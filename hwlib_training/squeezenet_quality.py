@@ -8,15 +8,15 @@ Three numbers, each on images whose ground truth (label and object mask) we know
 * fooling: normalized gradient ascent on a wrong class's score (``x += step * g / ||g||_2``) until the model
   predicts it, as notebook 02's ``make_fooling_image`` does.
 
-These are measurements for ``hwlib.training.squeezenet`` and the tests, not the notebook's reference answers.
+These are measurements for ``hwlib_training.squeezenet`` and the tests, not the notebook's reference answers.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from ..image import preprocess
-from ..datasets.shapes import SyntheticImages
+from hwlib.image import preprocess
+from hwlib.datasets.shapes import SyntheticImages
 
 
 def _device(model: torch.nn.Module) -> torch.device:

@@ -209,8 +209,8 @@ def test_shipped_offline_model_classifies_the_10_images():
 
 
 def test_training_command_writes_weights_and_provenance(tmp_path):
-    """A tiny run of `python -m hwlib.training.food` (one step) writes loadable weights and a complete record."""
-    from hwlib.training import food as training
+    """A tiny run of `python -m hwlib_training.food` (one step) writes loadable weights and a complete record."""
+    from hwlib_training import food as training
 
     assert training.main(["--out", str(tmp_path), "--per-class", "1", "--heldout-per-class", "1", "--epochs", "1",
                           "--batch-size", "11", "--threads", "1"]) == 0

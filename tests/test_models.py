@@ -31,7 +31,7 @@ def test_offline_model_classifies_sample_images(offline):
         predicted = model(hwlib.preprocess(samples.images, size=None)).argmax(1).numpy()
     assert (predicted == samples.labels).mean() >= 0.9
     prov = offline_provenance()
-    assert prov["heldout_accuracy"] >= 0.9 and "hwlib.training.squeezenet" in prov["command"]
+    assert prov["heldout_accuracy"] >= 0.9 and "hwlib_training.squeezenet" in prov["command"]
     assert tuple(prov["class_names"]) == names
 
 

@@ -9,7 +9,7 @@ from hwlib.image import preprocess
 from hwlib.models.squeezenet import OFFLINE_WEIGHTS
 from hwlib.datasets.shapes import (CLASS_NAMES, IMAGE_SIZE, SAMPLE_SEED, SyntheticImages, make_synthetic_dataset,
                              sample_images)
-from hwlib.training.squeezenet import HELDOUT_SEED_OFFSET, fold_batchnorm, insert_batchnorm
+from hwlib_training.squeezenet import HELDOUT_SEED_OFFSET, fold_batchnorm, insert_batchnorm
 
 
 @pytest.fixture(scope="module")

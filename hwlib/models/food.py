@@ -13,7 +13,7 @@ online:  the instructor's checkpoint (``$HWLIB_FOOD_CHECKPOINT``: a path or a UR
          cache and loaded before it enters it), HW9's dict with ``model_state_dict`` (and ``optimizer_state_dict``,
          ignored) or a bare state_dict, saved on a GPU or not; its width is read from its weights.
 offline: ``data/food_classifier_synthetic.pt``, trained on the synthetic Food-11 by
-         ``python -m hwlib.training.food`` (provenance in ``data/food_classifier_synthetic.json``).
+         ``python -m hwlib_training.food`` (provenance in ``data/food_classifier_synthetic.json``).
 """
 from __future__ import annotations
 
@@ -134,10 +134,10 @@ def _online(checkpoint: str | None = None) -> tuple[nn.Module, tuple[str, ...]]:
 
 
 def offline_provenance() -> dict:
-    """The JSON record written by ``python -m hwlib.training.food``."""
+    """The JSON record written by ``python -m hwlib_training.food``."""
     path = data_dir() / OFFLINE_PROVENANCE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found; run `python -m hwlib.training.food`.")
+        raise FileNotFoundError(f"{path} not found; run `python -m hwlib_training.food`.")
     return json.loads(path.read_text())
 
 
@@ -145,7 +145,7 @@ def _offline() -> tuple[nn.Module, tuple[str, ...]]:
     path = data_dir() / OFFLINE_WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"offline weights not found at {path}; they ship with hwlib — reinstall it, or "
-                                "recreate them with `python -m hwlib.training.food`.")
+                                "recreate them with `python -m hwlib_training.food`.")
     return load_checkpoint(path), FOOD11_CLASSES
 
 

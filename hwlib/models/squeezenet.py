@@ -1,7 +1,7 @@
 """The classifier notebook 02 looks inside: SqueezeNet 1.1.
 
 online:  torchvision's ImageNet weights (1000 classes), downloaded once into the hwlib cache.
-offline: the same architecture trained on hwlib's synthetic shapes (``python -m hwlib.training.squeezenet``), shipped
+offline: the same architecture trained on hwlib's synthetic shapes (``python -m hwlib_training.squeezenet``), shipped
          in ``data/squeezenet1_1_synthetic.pt`` with its provenance next to it.
 
 Either way the model comes back in eval mode with every parameter's ``requires_grad`` off (we differentiate with
@@ -60,10 +60,10 @@ def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
 
 
 def offline_provenance() -> dict:
-    """The JSON record written by ``python -m hwlib.training.squeezenet`` (command, seed, accuracy, class names...)."""
+    """The JSON record written by ``python -m hwlib_training.squeezenet`` (command, seed, accuracy, class names...)."""
     path = data_dir() / OFFLINE_PROVENANCE
     if not path.is_file():
-        raise FileNotFoundError(f"offline model provenance not found at {path}; run `python -m hwlib.training.squeezenet`.")
+        raise FileNotFoundError(f"offline model provenance not found at {path}; run `python -m hwlib_training.squeezenet`.")
     return json.loads(path.read_text())
 
 
@@ -75,7 +75,7 @@ def _offline_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
     path = data_dir() / OFFLINE_WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"offline weights not found at {path}; they ship with hwlib — reinstall it, or "
-                                "recreate them with `python -m hwlib.training.squeezenet`.")
+                                "recreate them with `python -m hwlib_training.squeezenet`.")
     model = torchvision.models.squeezenet1_1(weights=None, num_classes=len(CLASS_NAMES))
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() for k, v in state.items()})
