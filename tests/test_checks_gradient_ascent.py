@@ -75,28 +75,13 @@ def test_context_is_deterministic_and_targets_are_not_predictions(ctx):
         assert ctx.base_model(ctx.ascent_image).argmax(1).item() != ctx.ascent_target
 
 
-def test_reference_logit_gradient_matches_per_image_gradients(ctx):
-    """The gradient swapped in for the ascent probe is each image's own, checked one image at a time."""
-    grads = checks.reference_logit_gradient(ctx.base_model, ctx.X, ctx.targets)
-    for n in range(len(ctx.X)):
-        x = ctx.X[n:n + 1].clone().requires_grad_(True)
-        (g,) = torch.autograd.grad(ctx.base_model(x)[0, ctx.targets[n]], x)
-        torch.testing.assert_close(grads[n:n + 1], g)
-    with pytest.raises(ValueError, match="class indices"):
-        checks.reference_logit_gradient(ctx.base_model, ctx.X, torch.full_like(ctx.targets, 10))
+def test_the_checks_module_holds_no_implementation_of_a_student_function():
+    """The checks module is bound into the sandbox: no function of it may compute what a student's does (issue
+    16). The gradient ascent is probed with the student's own logit_gradient."""
+    import inspect
 
-
-def test_own_gradient_swaps_and_restores_the_global():
-    """While probing gradient_ascent its module sees the reference logit_gradient; afterwards (even after an
-    exception) the student's function is back."""
-    ns = {}
-    exec("def logit_gradient(*a):\n    return 'student'\n\ndef gradient_ascent(*a):\n    return logit_gradient()", ns)
-    with checks._own_gradient(ns["gradient_ascent"]):
-        assert ns["logit_gradient"] is checks.reference_logit_gradient
-    assert ns["logit_gradient"]() == "student"
-    with pytest.raises(RuntimeError), checks._own_gradient(ns["gradient_ascent"]):
-        raise RuntimeError
-    assert ns["logit_gradient"]() == "student"
+    source = inspect.getsource(checks)
+    assert "reference_logit_gradient" not in source and "logit_gradient\"] = " not in source
 
 
 @pytest.mark.parametrize("name", ["wrong", "one_bug", *EXAMPLES.variants])
@@ -110,7 +95,7 @@ def test_examples_score_as_the_module_says(name, solution_cells, ctx, reference)
         assert lost and {c.function for c in A.checks if c.name in lost} <= set(EXAMPLES.one_bug)
         assert lost != {c.name for c in A.checks}
     else:
-        assert lost == set(EXAMPLES.variants[name].loses), EXAMPLES.variants[name].note
+        assert lost == set(EXAMPLES.variants[name].loses), (sorted(lost), EXAMPLES.variants[name].note)
 
 
 HOSTILE = {"nan": lambda v: np.full_like(v, np.nan), "inf": lambda v: np.full_like(v, np.inf), "huge": lambda v: np.full_like(v, 1e38),

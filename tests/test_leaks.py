@@ -191,9 +191,12 @@ def _runtime_files() -> dict[str, str]:
     from autograder.sandbox.parent import jail_spec
 
     bound = set()
+    interpreter = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}   # a .venv in ROOT
     for path in map(Path, jail_spec("/nonexistent-root", None)["binds"]):
-        if path.resolve() == ROOT or ROOT in path.resolve().parents:
-            bound |= {path} if path.is_file() else {p for p in path.rglob("*") if p.is_file()}
+        real = path.resolve()
+        if real in interpreter or not (real == ROOT or ROOT in real.parents):
+            continue
+        bound |= {path} if path.is_file() else {p for p in path.rglob("*") if p.is_file()}
     script = ("import sys, importlib\n"
               "for m in ('autograder.sandbox.launcher', 'autograder.sandbox.child', 'autograder.notebook_checks',\n"
               "          'autograder.pytest_plugin', 'autograder.ci', 'autograder.grade', 'autograder.batch'):\n"

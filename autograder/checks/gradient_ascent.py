@@ -6,12 +6,14 @@ offline validation digits. Training is not needed: every check compares the stud
 on the same model, and the gradients of an untrained ReLU network still change from image to image. A second seeded
 model (RGB 32x32 images, 5 classes) catches code hard-coded to 1x28x28 images or 10 classes.
 
-``gradient_ascent`` is probed with a correct ``logit_gradient`` (:func:`reference_logit_gradient`, with the same
-input checks) in place of the student's, so a mistake in ``logit_gradient`` costs points only once.
+``gradient_ascent`` is probed with the student's own ``logit_gradient`` (whatever its cell defines): the grader's
+runtime holds no correct implementation of any student function (issue 16: it is bound into the sandbox, where a
+submission could import it), so a ``logit_gradient`` that is wrong for one image can cost ``gradient_ascent``'s
+points as well. A per-sample scale (the batch mean) does not: the ascent normalizes each step.
 
 Points per function (= the ``points`` of its hidden-test cell): 6 each, 12 in all.
 
-Known-correct variants that keep full marks (examples in ``VARIANTS``, :mod:`.gradient_ascent_examples`): ``gather`` or ``logits[arange(N),
+Known-correct variants that keep full marks (examples in ``tests/fixtures/gradient_ascent.py``): ``gather`` or ``logits[arange(N),
 targets]`` or a one-hot mask, ``torch.autograd.grad`` or ``.backward()`` on a clone followed by
 ``model.zero_grad(set_to_none=True)``, a loop over the images; in the ascent, calling ``logit_gradient`` or
 differentiating inline, probabilities computed inside the loop or after it, in-place or out-of-place clipping,
@@ -27,7 +29,6 @@ be turned into arrays that match to the checks' tolerance, so they give no answe
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
 
@@ -211,44 +212,9 @@ def _gradient_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
     return {"codes": np.asarray(codes, dtype=np.int64)}
 
 
-def reference_logit_gradient(model, images, targets):
-    """A correct ``logit_gradient`` (with its input checks): :func:`_own_gradient` puts it in place of the
-    student's while ``gradient_ascent`` is probed, so a mistake in ``logit_gradient`` costs points only once."""
-    import torch
-
-    if not isinstance(images, torch.Tensor) or not torch.is_floating_point(images):
-        raise TypeError("images: expected a float tensor (N, C, H, W)")
-    if images.dim() != 4:
-        raise ValueError(f"images: expected shape (N, C, H, W), got {tuple(images.shape)}")
-    if not isinstance(targets, torch.Tensor) or tuple(targets.shape) != (images.shape[0],):
-        raise ValueError(f"targets: expected shape ({images.shape[0]},)")
-    x = images.detach().clone().requires_grad_(True)
-    logits = model(x)
-    if bool((targets < 0).any()) or bool((targets >= logits.shape[1]).any()):
-        raise ValueError(f"targets: expected class indices in [0, {logits.shape[1]})")
-    (grads,) = torch.autograd.grad(logits.gather(1, targets.view(-1, 1).to(logits.device)).sum(), x)
-    return grads
-
-
-@contextlib.contextmanager
-def _own_gradient(fn):
-    """While active, the ``logit_gradient`` that ``fn`` sees (its module's global) is :func:`reference_logit_gradient`."""
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict) or "logit_gradient" not in namespace:
-        yield
-        return
-    saved = namespace["logit_gradient"]
-    namespace["logit_gradient"] = reference_logit_gradient
-    try:
-        yield
-    finally:
-        namespace["logit_gradient"] = saved
-
-
 def _ascent_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     model, image = ctx.fresh_model(), ctx.on_device(ctx.ascent_image)
-    with _own_gradient(fn):
-        out = fn(model, image, ctx.ascent_target, ASCENT_STEPS, ASCENT_STEP_SIZE)
+    out = fn(model, image, ctx.ascent_target, ASCENT_STEPS, ASCENT_STEP_SIZE)
     if not isinstance(out, (tuple, list)) or len(out) != 2:
         raise SubmissionError(f"gradient_ascent must return a tuple (images, probabilities), got "
                               f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.")
@@ -264,12 +230,11 @@ ASCENT_ERROR_CASES = (f"target {NUM_CLASSES}", "target -1", "an image without it
 
 def _ascent_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
     model, image = ctx.fresh_model(), ctx.on_device(ctx.ascent_image)
-    with _own_gradient(fn):
-        codes = [_raises(fn, model, image, NUM_CLASSES, 1, ASCENT_STEP_SIZE),
-                 _raises(fn, model, image, -1, 1, ASCENT_STEP_SIZE),
-                 _raises(fn, model, image[0], ctx.ascent_target, 1, ASCENT_STEP_SIZE),
-                 _raises(fn, model, image.expand(2, -1, -1, -1).clone(), ctx.ascent_target, 1, ASCENT_STEP_SIZE),
-                 _raises(fn, model, image, ctx.ascent_target, 1, ASCENT_STEP_SIZE)]   # valid: must return
+    codes = [_raises(fn, model, image, NUM_CLASSES, 1, ASCENT_STEP_SIZE),
+             _raises(fn, model, image, -1, 1, ASCENT_STEP_SIZE),
+             _raises(fn, model, image[0], ctx.ascent_target, 1, ASCENT_STEP_SIZE),
+             _raises(fn, model, image.expand(2, -1, -1, -1).clone(), ctx.ascent_target, 1, ASCENT_STEP_SIZE),
+             _raises(fn, model, image, ctx.ascent_target, 1, ASCENT_STEP_SIZE)]   # valid: must return
     return {"codes": np.asarray(codes, dtype=np.int64)}
 
 

@@ -26,7 +26,7 @@ with that question's points, running only that question's check (the registry's 
 
     ### BEGIN HIDDEN TESTS
     from autograder.notebook_checks import run_hidden_checks
-    run_hidden_checks("04_cnn_explanation", "ANSWERS", globals(), checks=["quiz_q01"])
+    run_hidden_checks("<assignment id>", "ANSWERS", globals(), checks=["quiz_q01"])
     ### END HIDDEN TESTS
 
 :func:`quiz_score` is the single-cell alternative (the cell's value is nbgrader's partial credit); it gives the same

@@ -155,6 +155,17 @@ def test_the_solution_thief_found_nothing(graded):
 
 
 @needs_namespaces
+def test_the_answer_thief_scores_what_the_untouched_release_scores(graded):
+    """hostile_steals_answers writes no answer: every cell searches sys.modules, the importable grader and test
+    packages and the garbage collector for example bodies, solution cells and reference arrays, and runs what it
+    finds (before issue 16 it took 12/12 on notebook 01 this way). The grader's runtime holds none."""
+    _, batch = graded
+    thief, release = batch.results["hostile_steals_answers"], batch.results["release"]
+    assert points(thief) == points(release) and thief.total == release.total, text(thief)
+    assert release.total == 0, text(release)
+
+
+@needs_namespaces
 def test_the_vandal_wrote_nothing_outside_its_sandbox(graded):
     """hostile_writes_outputs appended to every CSV/HTML/result it could find and dropped files: none reached the
     grade table, another student's feedback or result, the repository or the host's /tmp."""
