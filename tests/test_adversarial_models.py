@@ -130,16 +130,24 @@ def test_googlenet_url_and_class_names_match_torchvision():
         tuple(weights.transforms().mean), tuple(weights.transforms().std))
 
 
-def test_googlenet_loads_cached_weights_like_torchvision(empty_cache):
-    """A stand-in weights file in the cache is loaded into the architecture torchvision uses for its pretrained
-    GoogLeNet (transform_input=True, no auxiliary heads): same outputs as torchvision's own model."""
+def test_googlenet_loads_cached_weights_like_torchvision(empty_cache, monkeypatch):
+    """A stand-in weights file in the cache (its checksum declared through $HWLIB_CHECKSUMS, as a mirror of the
+    course's own builds would) is loaded into the architecture torchvision uses for its pretrained GoogLeNet
+    (transform_input=True, no auxiliary heads): same outputs as torchvision's own model."""
+    import hashlib
+    import json
+
     import torchvision
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         reference = torchvision.models.GoogLeNet(aux_logits=True, transform_input=True, init_weights=True)
     empty_cache.mkdir(parents=True)
-    torch.save(reference.state_dict(), empty_cache / googlenet_module.GOOGLENET_FILE)
+    weights = empty_cache / googlenet_module.GOOGLENET_FILE
+    torch.save(reference.state_dict(), weights)
+    table = empty_cache.parent / "checksums.json"
+    table.write_text(json.dumps({weights.name: hashlib.sha256(weights.read_bytes()).hexdigest()}))
+    monkeypatch.setenv("HWLIB_CHECKSUMS", str(table))
     loaded = hwlib.load_googlenet(device="cpu")
     assert loaded.source == "online" and len(loaded.class_names) == 1000
     assert loaded.model.aux1 is None and loaded.model.transform_input and not loaded.model.training

@@ -44,7 +44,8 @@ def test_assets_name_the_hub_files_and_follow_the_url_setting(monkeypatch):
     monkeypatch.delenv(bert.URL_VARIABLE, raising=False)
     assets = hwlib.bert_assets()
     assert [url.rsplit("/", 1)[-1] for url, _ in assets] == list(bert.ONLINE_FILES)
-    assert all(url.startswith("https://huggingface.co/google-bert/bert-base-chinese/resolve/main/") for url, _ in assets)
+    assert all(url.startswith(f"https://huggingface.co/google-bert/bert-base-chinese/resolve/{bert.ONLINE_REVISION}/")
+               for url, _ in assets)   # pinned to a commit, never `main`
     assert len({name for _, name in assets}) == len(assets)
     monkeypatch.setenv(bert.URL_VARIABLE, "https://hf-mirror.com/google-bert/bert-base-chinese/resolve/main/")
     assert hwlib.bert_assets()[0][0] == "https://hf-mirror.com/google-bert/bert-base-chinese/resolve/main/config.json"

@@ -58,11 +58,13 @@ def test_loop_rejects_bad_arguments(kwargs, match):
 
 
 def test_plots_have_titles_and_colorbars():
-    """Each figure is returned (not shown) with titles, and saliency/difference plots carry a colour bar."""
+    """Each figure is returned (not shown) with titles; each saliency map has its own scale, its top in the title, and
+    difference plots carry a colour bar."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
     fig = plotting.show_saliency_maps(images, torch.rand(3, 8, 8), ["a", "b", "c"], masks=np.ones((3, 8, 8), bool))
-    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"] and len(fig.axes) == 7
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"] and len(fig.axes) == 6
+    assert all(ax.get_title().startswith("max ") for ax in fig.axes[3:]), "each map says its own scale's top"
     fig = plotting.show_fooling_image(images[0], images[1], "cat", "dog")
     assert "cat" in fig.axes[0].get_title() and len(fig.axes) == 5
     fig = plotting.show_class_visualization_progress([(1, images[0]), (10, images[1])], "star", 10)

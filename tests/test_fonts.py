@@ -105,8 +105,10 @@ def test_fetch_cjk_font_downloads_once_and_registers(empty_cache, tmp_path, monk
     """Through hwlib.sources (here from a file:// URL) into the cache, then known to matplotlib."""
     from matplotlib import font_manager
 
-    source = tmp_path / "served.ttf"
-    shutil.copyfile(fonts.default_font_path(), source)
+    from online.assets import cjk_font    # a real OpenType font that draws the notebook's Chinese characters
+
+    source = tmp_path / "served.otf"
+    source.write_bytes(cjk_font())
     monkeypatch.delenv("HWLIB_NO_NETWORK")
     monkeypatch.setenv(fonts.FONT_URL_VARIABLE, source.as_uri())
     monkeypatch.setattr(font_manager.fontManager, "ttflist", list(font_manager.fontManager.ttflist))

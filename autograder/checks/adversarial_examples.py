@@ -82,12 +82,13 @@ class Context:
         self.weights = 0.1 * torch.randn(10, 28 * 28, generator=gen)
 
     def fresh_model(self):
-        """A private copy of the model on ``device`` (so one probe cannot spoil the next), its weights trainable as
-        in the notebook (``requires_grad=True``): a ``.backward()`` then shows up in their ``.grad``, and a result
-        computed outside ``torch.no_grad()`` keeps its gradient history."""
+        """A private copy of the model on ``device`` (so one probe cannot spoil the next), frozen as the notebook
+        says its classifier is (eval mode, every weight's ``requires_grad`` off): ``.backward()`` on a copy of the
+        image, which the notebook allows, then leaves no ``.grad`` on the weights. A result computed from an image
+        that requires a gradient still keeps its gradient history, which the side-effect checks see."""
         model = copy.deepcopy(self.base_model).to(self.device).eval()
         for p in model.parameters():
-            p.requires_grad_(True)
+            p.requires_grad_(False)
         return model
 
     def on_device(self, tensor):

@@ -43,7 +43,7 @@ class LoadedBert(NamedTuple):
 
 
 def online_base_url() -> str:
-    """Where the online files come from: ``$HWLIB_BERT_URL`` or the hub's ``resolve/main`` folder."""
+    """Where the online files come from: ``$HWLIB_BERT_URL`` or the hub's folder of the pinned commit."""
     return (os.environ.get(URL_VARIABLE) or ONLINE_BASE_URL).rstrip("/")
 
 
