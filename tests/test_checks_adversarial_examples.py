@@ -326,7 +326,7 @@ def test_linear_reference_is_the_closed_form(reference, context):
 
 #: What the solution notebook printed in an offline quick run (tests/fixtures/printed/; refresh it from an executed
 #: solution when the notebook's printed lines change).
-DEMO = (Path(__file__).parent / "fixtures" / "printed" / "03_adversarial_examples_quick.txt").read_text()
+DEMO = (Path(__file__).parent / "fixtures" / "printed" / f"{ae.ASSIGNMENT_ID}_quick.txt").read_text()
 
 
 def test_check_demo_accepts_what_the_notebook_promises():
