@@ -80,3 +80,32 @@ def test_a_colab_runtime_without_hwlib_installs_it_from_the_course_spec(tmp_path
     text = printed_text(execute_notebook(path, env=env, timeout=300))
     assert f"PIP_CALLS ['install --quiet \"{spec}\"']" in text, text
     assert "runtime=colab" in text and "source=offline" in text
+
+
+FIGURES = '''
+import hwlib, matplotlib.pyplot as plt, numpy as np, torch
+course = hwlib.setup_notebook("offline", quick=True, verbose=False)
+plt.plot([0, 1], [1, 0]); plt.title("a line plot");
+'''
+GRID = '''
+images = torch.rand(10, 3, 32, 32)
+hwlib.plotting_explanations.show_explanations(images, [("noise", images.mean(1), "heat")], [str(i) for i in range(10)]);
+'''
+
+
+def test_photo_grids_are_shown_as_jpeg_and_other_figures_as_png_at_100_dpi(tmp_path):
+    """The setup call keeps line plots PNG and shows the figures marked photo-like (hwlib.notebook.show_as_jpeg:
+    notebook 04's ten-image grids) as JPEG only, at >= 100 dpi; a second setup call changes nothing."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FIGURES), nbformat.v4.new_code_cell(GRID),
+                                         nbformat.v4.new_code_cell(FIGURES + "import matplotlib\n"
+                                                                   "print('dpi', matplotlib.rcParams['figure.dpi'])"),
+                                         nbformat.v4.new_code_cell(GRID)])
+    path = tmp_path / "figures.ipynb"
+    nbformat.write(nb, path)
+    nb = execute_notebook(path, env={"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1"}, timeout=300)
+    shown = [sorted(k for k in o.get("data", {}) if k.startswith("image/")) for c in nb.cells for o in c.outputs
+             if o.get("output_type") == "display_data"]
+    assert shown == [["image/png"], ["image/jpeg"], ["image/png"], ["image/jpeg"]], shown
+    assert "dpi 100" in printed_text(nb)
+    with pytest.raises(ValueError, match="dpi: expected at least 100"):
+        hwlib.setup_notebook("offline", dpi=72, verbose=False)
