@@ -3,8 +3,10 @@ tests/fixtures/<topic>.py), in full mode by default — the mode a student sees;
 
     .venv/bin/python benchmarks/notebook_claims.py [--quick] [assignment id ...]
 
-Prints, per notebook, the mode, the seconds it took (one notebook at a time) and the size of the executed notebook;
-exits 1 when a claim does not hold. Executed notebooks are written to outputs/claims/<mode>/<assignment>/."""
+Prints, per notebook, the mode, the seconds it took (one notebook at a time), the size of the executed notebook and
+how many of its figures are PNG and JPEG; exits 1 when a claim does not hold or an executed notebook is 3 MB or more
+(the suite checks notebook 04's size in quick mode). Executed notebooks are written to
+outputs/claims/<mode>/<assignment>/."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +17,7 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SIZE_LIMIT_MB = 3.0
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from autograder.assignments import registered, solution_notebook  # noqa: E402
@@ -35,11 +38,19 @@ def main() -> int:
             continue
         path = solution_notebook(assignment)
         start = time.perf_counter()
-        nb = execute_notebook(path, env=env, timeout=3600)
+        try:
+            nb = execute_notebook(path, env=env, timeout=3600)
+        except Exception as err:  # noqa: BLE001 - a cell that raised: report it and go on with the next notebook
+            failed += 1
+            print(f"{assignment.id:<26} {mode:>5} mode  {time.perf_counter() - start:6.0f} s  A CELL RAISED:\n"
+                  f"{str(err)[-3000:]}", flush=True)
+            continue
         seconds = time.perf_counter() - start
         out = ROOT / "outputs" / "claims" / mode / assignment.id
         save_outputs(nb, path.stem, out)
         size = (out / f"{path.stem}.ipynb").stat().st_size / 1e6
+        shown = [k for c in nb.cells for o in c.get("outputs", []) for k in o.get("data", {}) if k.startswith("image/")]
+        figures = f"{shown.count('image/png')} PNG + {shown.count('image/jpeg')} JPEG figures"
         check = examples_for(assignment.id).check_demo
         try:
             if check is None:
@@ -49,8 +60,11 @@ def main() -> int:
         except AssertionError:
             failed += 1
             verdict = "CLAIM FAILS:\n" + traceback.format_exc(limit=1)
-        print(f"{assignment.id:<26} {mode:>5} mode  {seconds:6.0f} s  executed notebook {size:5.2f} MB  {verdict}",
-              flush=True)
+        if size >= SIZE_LIMIT_MB:
+            failed += 1
+            verdict = f"TOO LARGE (limit {SIZE_LIMIT_MB:g} MB); {verdict}"
+        print(f"{assignment.id:<26} {mode:>5} mode  {seconds:6.0f} s  executed notebook {size:5.2f} MB ({figures})  "
+              f"{verdict}", flush=True)
     return 1 if failed else 0
 
 

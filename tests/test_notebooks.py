@@ -103,3 +103,16 @@ def test_release_is_what_nbgrader_generates_and_autograde_scores_it(assignment, 
     score, max_score = scores["solution"]
     assert max_score == assignment.max_points and score == max_score, log
     assert scores["untouched"] == (0, max_score)
+
+
+SIZE_LIMITS = {"04_cnn_explanation": 3_000_000}   # bytes of the executed notebook (Colab and nbgrader load it whole)
+
+
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a.id in SIZE_LIMITS], ids=lambda a: a.id,
+                         indirect=True)
+def test_executed_notebook_stays_small(assignment, autograded):
+    """The solution as autograde executed it (quick mode, every figure) stays under its size limit: notebook 04's
+    ten-image grids are JPEG (hwlib.notebook.show_as_jpeg); as PNG they made it 6.8 MB. Full mode is measured by
+    benchmarks/notebook_claims.py."""
+    size = autograded[3].stat().st_size
+    assert size < SIZE_LIMITS[assignment.id], f"executed notebook {size / 1e6:.2f} MB"
