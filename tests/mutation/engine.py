@@ -69,13 +69,20 @@ class Table:
     def killed_visible(self):
         return [o for o in self.wrong if o.visible]
 
+    @property
+    def equivalent_visible_flagged(self):
+        """Equivalent mutants that a visible check rejects: a correct answer the student would be told is wrong."""
+        return [o for o in self.equivalent if o.visible]
+
     def row(self) -> str:
         w = len(self.wrong)
         pct = f"{100 * len(self.killed) / w:.0f}%" if w else "-"
         vis = f"{len(self.killed_visible)} ({100 * len(self.killed_visible) / w:.0f}%)" if (
             w and self.visible_measured) else "not measured"
-        return (f"| {self.assignment} | {self.generated} | {w} | {len(self.killed)} ({pct}) | {vis} | "
-                f"{len(self.equivalent) - len(self.equivalent_penalised)} / {len(self.equivalent)} |")
+        kept = f"{len(self.equivalent) - len(self.equivalent_penalised)} / {len(self.equivalent)}"
+        if self.visible_measured:
+            kept += f" (visible: {len(self.equivalent) - len(self.equivalent_visible_flagged)} pass)"
+        return f"| {self.assignment} | {self.generated} | {w} | {len(self.killed)} ({pct}) | {vis} | {kept} |"
 
 
 HEADER = ("| notebook | mutants | oracle-wrong | killed by hidden checks | killed by visible checks | "
@@ -228,7 +235,7 @@ def _run(assignment_id, limit, functions, sample, visible, progress) -> Table:
         except _Timeout as err:
             wrong = f"timeout: {err}"
         lost = scorer.lost(ns, affected)
-        seen = visible_runner.first_failure(ns, affected) if visible_runner and wrong else None
+        seen = visible_runner.first_failure(ns, affected) if visible_runner else None
         table.outcomes.append(Outcome(m, wrong, lost, seen, time.perf_counter() - start))
         if progress:
             verdict = "EQUIV" if not wrong else ("killed" if lost else "SURVIVED")
@@ -240,12 +247,22 @@ def _run(assignment_id, limit, functions, sample, visible, progress) -> Table:
 def report(tables: list[Table]) -> str:
     lines = [HEADER, *(t.row() for t in tables), ""]
     for t in tables:
-        if t.survivors or t.equivalent_penalised:
+        if t.survivors or t.equivalent_penalised or t.visible_measured:
             lines.append(f"### {t.assignment}\n")
         for o in t.survivors:
             lines.append(f"- survives: `{o.mutant.id}` (`{o.mutant.original.strip()[:80]}`): oracle says {o.wrong}")
         for o in t.equivalent_penalised:
             lines.append(f"- equivalent but loses {', '.join(o.lost)}: `{o.mutant.id}`")
+        for o in t.equivalent_visible_flagged:
+            lines.append(f"- equivalent but a visible check fails: `{o.mutant.id}` ({o.visible})")
+        if t.visible_measured:
+            missed: dict[str, int] = {}
+            for o in t.wrong:
+                if not o.visible:
+                    missed[o.mutant.function] = missed.get(o.mutant.function, 0) + 1
+            if missed:
+                lines.append("- not seen by the visible checks (wrong mutants per function): "
+                             + ", ".join(f"{f} {n}" for f, n in missed.items()))
         lines.append("")
     return "\n".join(lines)
 
@@ -273,4 +290,4 @@ def main(argv=None) -> int:
             from .docs import write
 
             write(tables, text)
-    return 0 if all(not t.equivalent_penalised for t in tables) else 1
+    return 0 if all(not t.equivalent_penalised and not t.equivalent_visible_flagged for t in tables) else 1
