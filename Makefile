@@ -1,6 +1,8 @@
-# make demo  : set everything up (first time) and run every registered notebook offline end to end
-#              (make demo ONLY=<assignment id> for one; `python -m autograder list` lists them)
-# make test  : set everything up (first time) and run the test suite
+# make demo  : set everything up (first time), grade representative example submissions of every registered
+#              notebook and run each notebook offline end to end in quick mode, in minutes
+#              (make demo ONLY=<assignment id> for one; make demo FULL=1 for full-size notebooks and every example;
+#              `python -m autograder list` lists them)
+# make test  : set everything up (first time), lint (ruff check, seconds) and run the test suite
 # make release: write the student course into release/ (what students get; no answers)
 PYTHON ?= python3
 VENV := .venv
@@ -21,11 +23,13 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ONLY ?=
+FULL ?=
 demo: install
-	HWLIB_SOURCE=offline $(PY) -m autograder demo $(foreach a,$(ONLY),--only $(a))
+	HWLIB_SOURCE=offline $(PY) -m autograder demo $(if $(FULL),--full) $(foreach a,$(ONLY),--only $(a))
 
 PYTEST_ARGS ?=
 test: install
+	$(VENV)/bin/ruff check .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 3 -q $(PYTEST_ARGS)
 
 # Write course.cfg into every solution notebook's first cells, regenerate the student notebooks in notebooks/
@@ -37,7 +41,7 @@ notebooks: install
 	$(PY) -m autograder examples
 
 grade-demo: install
-	$(PY) -m autograder demo --no-notebooks
+	$(PY) -m autograder demo --no-notebooks $(if $(FULL),--full)
 
 # The student course (notebooks, hwlib, its weights, a student README and pyproject; the wheel in release/dist/):
 # what an instructor publishes as the public course repository (course.cfg: release_repository, pip_spec).

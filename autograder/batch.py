@@ -1,4 +1,8 @@
-"""Grading a batch: find the submissions, grade them in parallel, keep results resumable, write the CSV.
+"""Grading a batch: ONE lifecycle (discovery and ids, result store and CSV, skip/resume, progress, failure rows)
+and an executor that only maps a submission to its result: the local pool here (:class:`LocalPool`, ``--workers
+N``), a Dask cluster in :mod:`autograder.distributed` (``--scheduler``). Both call :func:`grade_submission` on a
+warm sandbox and hand back :class:`Outcome` s; everything written to disk is written here, by :func:`run_batch`,
+so ``--scheduler local:2`` and ``--workers 2`` write the same CSV by construction.
 
 Each finished submission leaves ``<feedback>/<name>.html`` and then ``<feedback>/.results/<name>.json`` (``name =
 safe_name(student)``), both written atomically (temporary file + rename); the JSON is the "done" mark. A rerun
@@ -29,16 +33,17 @@ import sys
 import tempfile
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Protocol
 
 from .check import Assignment
-from .feedback import render
 from .grade import SubmissionResult, grade_notebook, submission_sha256, verify_all, zero_result
 from .progress import Progress
 from .reference import cache_key, forget_digests, reference_outputs
 from .sandbox import GraderError, Limits, Observation, Sandbox, enforcement, isolation
+from .sandbox_host import grader_host
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,8 @@ def find_submissions(paths, assignment: Assignment) -> list[Submission]:
     if duplicates:
         raise ValueError(f"more than one submission for: {', '.join(duplicates)}; grade them separately.")
     if not found:
-        raise ValueError(f"no .ipynb submissions found in {', '.join(os.fsencode(p).decode('utf-8', 'replace') for p in paths)}.")
+        shown = ", ".join(os.fsencode(p).decode("utf-8", "replace") for p in paths)
+        raise ValueError(f"no .ipynb submissions found in {shown}.")
     return sorted(found, key=lambda s: s.student)
 
 
@@ -227,16 +233,40 @@ def self_check(assignment: Assignment, reference: dict, context) -> None:
         raise RuntimeError("the solution's own outputs fail these checks:\n" + "\n".join(failed))
 
 
-def _grade_one(submission: Submission, assignment: Assignment, reference: dict, context, key: str, limits: Limits,
-               device: str, sandbox: Sandbox):
-    """(result, figures) of one submission; a grader failure is tried once more, then becomes a row of zeros
-    with ``graded=False``. Never raises (but KeyboardInterrupt)."""
-    base = SubmissionResult(submission.student, assignment.id,
-                            os.fsencode(submission.path).decode("utf-8", "backslashreplace"), "", key, [],
-                            isolation=sandbox.level)
-    if submission.problem is not None:
-        return zero_result(base, assignment, f"Your submission could not be read: {submission.problem}"), {}, None
-    error = None
+# ---------------------------------------------------------------------------------------------------------------
+# One submission (what an executor maps)
+# ---------------------------------------------------------------------------------------------------------------
+
+def shown_path(path: Path) -> str:
+    """The submission's path as its result and page show it."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+NOT_GRADED = ("The grader itself failed on this submission{why}; it is not your fault and it will be graded again "
+              "on the next run.")
+
+
+def not_graded_result(submission: Submission, assignment: Assignment, key: str, level: str,
+                      error_type: str = "") -> SubmissionResult:
+    """A row of zeros marked ``graded=False`` (the next run grades it again): the grader failed, not the student."""
+    base = SubmissionResult(submission.student, assignment.id, shown_path(submission.path), "", key, [],
+                            isolation=level, graded=False)
+    return zero_result(base, assignment, NOT_GRADED.format(why=f" ({error_type})" if error_type else ""))
+
+
+def problem_result(submission: Submission, assignment: Assignment, key: str, level: str) -> SubmissionResult:
+    """A row of zeros for a submission that cannot be read at all (``submission.problem``); no sandbox needed."""
+    base = SubmissionResult(submission.student, assignment.id, shown_path(submission.path), "", key, [],
+                            isolation=level)
+    return zero_result(base, assignment, f"Your submission could not be read: {submission.problem}")
+
+
+def grade_submission(submission: Submission, assignment: Assignment, reference: dict, context, key: str,
+                     limits: Limits, device: str, sandbox: Sandbox):
+    """``(result, figures, failure)`` of one readable submission on a warm ``sandbox``: ``grade_notebook``, tried
+    once more after a grader failure, then a row of zeros with ``graded=False`` and ``failure`` saying why. Never
+    raises (but KeyboardInterrupt). Every executor calls this."""
+    error: BaseException | None = None
     for _ in range(2):
         try:
             result, figures = grade_notebook(submission.path, submission.student, assignment, reference, context,
@@ -247,80 +277,193 @@ def _grade_one(submission: Submission, assignment: Assignment, reference: dict, 
         except Exception as err:     # a bug of ours that this submission triggers: never stop the batch for it
             error = err
             break
-    base.graded = False
-    message = (f"The grader itself failed on this submission ({type(error).__name__}); it is not your fault and it "
-               "will be graded again on the next run.")
-    return zero_result(base, assignment, message), {}, f"{type(error).__name__}: {str(error)[:300]}"
+    result = not_graded_result(submission, assignment, key, sandbox.level, type(error).__name__)
+    return result, {}, f"{type(error).__name__}: {str(error)[:300]}"
+
+
+def feedback_page(result: SubmissionResult, figures) -> str:
+    """The feedback page; without pictures (and a note saying so) when one cannot be drawn."""
+    from .feedback import render
+
+    try:
+        return render(result, figures)
+    except Exception as err:   # a figure or text we did not foresee
+        result.notes.append(f"(pictures left out: {type(err).__name__})")
+        return render(result, {})
+
+
+@dataclass
+class Outcome:
+    """What an executor hands back for one submission: its result, its rendered page, why the grader failed on it
+    (``None`` when graded) and a detail for the log line (time, worker)."""
+    submission: Submission
+    result: SubmissionResult
+    page: str
+    failure: str | None = None
+    detail: str = ""
+
+
+class Executor(Protocol):
+    """Maps submissions to :class:`Outcome` s; writes nothing. ``level``: the isolation its sandboxes have (rows
+    of unreadable submissions carry it); ``unjailed``: student code may have run as this user (the reference
+    cache is then forgotten after the batch)."""
+
+    level: str
+
+    def open(self, assignment: Assignment, todo: list[Submission]) -> None:
+        """Start what needs starting (warm sandboxes, workers) before the reference is computed."""
+
+    def describe(self) -> tuple[str, list[str]]:
+        """(``"with 2 worker(s), isolation: namespaces"``, what cannot be limited per submission)."""
+
+    def grade(self, todo: list[Submission], assignment: Assignment, reference: dict, context, key: str,
+              note=print) -> Iterator[Outcome]:
+        """One outcome per submission of ``todo`` (all readable as far as discovery knows), as each finishes;
+        ``note`` logs what is not an outcome (a task submitted again)."""
+
+    @property
+    def unjailed(self) -> bool:
+        """Did student code run without a namespace jail (as the grader's own user)?"""
+
+    def close(self) -> None:
+        """Stop everything :meth:`open` started (also after an interruption)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The lifecycle
+# ---------------------------------------------------------------------------------------------------------------
+
+def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path,
+              executor: Executor, force: bool = False, log=print, progress: bool | None = None,
+              device: str = "cpu") -> list[SubmissionResult]:
+    """Grade ``submissions`` with ``executor`` (see the module docstring): skip those whose stored result is up to
+    date, compute and self-check the reference once, write each outcome's page and then (graded only) its result,
+    and the CSV from one result per student. Returns them sorted by student (``graded=False`` for those the grader
+    failed on)."""
+    feedback, out_csv = Path(feedback), Path(out_csv)
+    key = cache_key(assignment)
+    done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
+    todo = [s for s in submissions if s.student not in done]
+    executor.open(assignment, todo)   # sandboxes and workers start while the reference is computed here
+    try:
+        readable = [s for s in todo if s.problem is None]
+        context = assignment.make_context("cpu") if readable else None   # nothing to verify: no reference either
+        reference = trusted_reference(assignment, context) if readable else {}
+        described, weak = executor.describe()
+    except BaseException:
+        executor.close()
+        raise
+    log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
+        f"{described}, device: {device}.")
+    if weak and todo:
+        warning = "WARNING: no control groups for: " + "; ".join(weak)
+        log(warning)
+        print(warning, file=sys.stderr)
+    results: dict[str, SubmissionResult] = dict(done)
+    failures: list[str] = []
+    bar = Progress(len(todo), desc=assignment.id, already=len(done), enabled=progress)   # on a terminal only
+    log = bar.wrap(log)
+
+    def finish(outcome: Outcome) -> None:
+        """Write one submission's page, then (graded only) its result: each atomically, each student once."""
+        submission, result = outcome.submission, outcome.result
+        if result.student != submission.student or submission.student in results:
+            raise RuntimeError(f"a second result for {submission.student!r} (or one for {result.student!r}) came back")
+        write_atomic(feedback_path(feedback, submission.student), outcome.page)
+        if outcome.failure is None:
+            write_atomic(result_path(feedback, submission.student), result.to_json())
+        else:
+            failures.append(f"{submission.student}: {outcome.failure}")
+        results[submission.student] = result
+        state = "NOT GRADED (grader failure, graded again next run)" if outcome.failure else \
+            f"{result.total:g} / {result.max:g}"
+        log(f"  {submission.student}: {state}{outcome.detail}")
+        bar.update(ok=outcome.failure is None)
+
+    try:
+        for submission in todo:
+            if submission.problem is not None:
+                result = problem_result(submission, assignment, key, executor.level)
+                finish(Outcome(submission, result, feedback_page(result, {})))
+        for outcome in executor.grade(readable, assignment, reference, context, key, log) if readable else ():
+            finish(outcome)
+    finally:
+        bar.close()
+        executor.close()
+        if todo and executor.unjailed:   # student code ran as this user: nothing it could write stays trusted
+            forget_digests(assignment)
+    ordered = sorted(results.values(), key=lambda r: r.student)
+    write_atomic(out_csv, csv_text(ordered, assignment))
+    if failures:
+        print(f"{len(failures)} submission(s) could not be graded (rerun to retry):", *failures, sep="\n  ",
+              file=sys.stderr)
+    return ordered
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The local pool
+# ---------------------------------------------------------------------------------------------------------------
+
+class LocalPool:
+    """``workers`` warm sandboxes (slots 0, 1, ...) in this process, one thread each."""
+
+    def __init__(self, workers: int = 1, limits: Limits = Limits(), device: str = "cpu"):
+        self.workers, self.limits, self.device = workers, limits, device
+        self.level = isolation()
+        self.sandboxes: list[Sandbox] = []
+        self.pool: ThreadPoolExecutor | None = None
+
+    def open(self, assignment: Assignment, todo: list[Submission]) -> None:
+        host = grader_host()
+        needed = any(s.problem is None for s in todo)
+        self.sandboxes = [Sandbox(slot, self.level, self.limits.threads, host=host)
+                          for slot in range(self.workers if needed else 0)]
+        for sandbox in self.sandboxes:   # the launchers import torch and build the context while we do too
+            sandbox.warm_up(assignment.id, self.device)
+
+    def describe(self) -> tuple[str, list[str]]:
+        return (f"with {self.workers} worker(s), isolation: {self.level}",
+                enforcement(self.level, self.device))
+
+    @property
+    def unjailed(self) -> bool:
+        return self.level == "none"
+
+    def grade(self, todo: list[Submission], assignment: Assignment, reference: dict, context, key: str,
+              note=print) -> Iterator[Outcome]:
+        free: queue.Queue[Sandbox] = queue.Queue()
+        for sandbox in self.sandboxes:
+            free.put(sandbox)
+
+        def work(submission: Submission) -> Outcome:
+            sandbox, start = free.get(), time.monotonic()
+            try:
+                result, figures, failure = grade_submission(submission, assignment, reference, context, key,
+                                                            self.limits, self.device, sandbox)
+                return Outcome(submission, result, feedback_page(result, figures), failure,
+                               f"  ({time.monotonic() - start:.1f} s)")
+            finally:
+                free.put(sandbox)
+
+        self.pool = ThreadPoolExecutor(max_workers=self.workers)
+        pending = {self.pool.submit(work, s) for s in todo}
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        for sandbox in self.sandboxes:
+            sandbox.close()
+        self.sandboxes = []
 
 
 def grade_batch(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path,
                 workers: int = 1, limits: Limits = Limits(), device: str = "cpu", force: bool = False,
                 log=print) -> list[SubmissionResult]:
-    """Grade ``submissions`` (see the module docstring); returns one result per submission, sorted by student
-    (``graded=False`` for those the grader failed on)."""
-    feedback, out_csv = Path(feedback), Path(out_csv)
-    key, level = cache_key(assignment), isolation()
-    done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
-    todo = [s for s in submissions if s.student not in done]
-    sandboxes = [Sandbox(slot, level, limits.threads) for slot in range(workers if todo else 0)]
-    for sandbox in sandboxes:   # the launchers import torch and build the context while this process does too
-        sandbox.warm_up(assignment.id, device)
-    try:
-        context = assignment.make_context("cpu")
-        reference = trusted_reference(assignment, context)
-    except BaseException:
-        for sandbox in sandboxes:
-            sandbox.close()
-        raise
-    log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
-        f"with {workers} worker(s), isolation: {level}, device: {device}.")
-    weak = enforcement(level, device)
-    if weak and todo:
-        warning = "WARNING: no control groups for: " + "; ".join(weak)
-        log(warning)
-        print(warning, file=sys.stderr)
-    bar = Progress(len(todo), desc=assignment.id, already=len(done))   # on a terminal only
-    log = bar.wrap(log)
-    free: queue.Queue[Sandbox] = queue.Queue()
-    for sandbox in sandboxes:
-        free.put(sandbox)
-    failures: list[str] = []
-
-    def work(submission: Submission) -> SubmissionResult:
-        sandbox, start = free.get(), time.monotonic()
-        try:
-            result, figures, failure = _grade_one(submission, assignment, reference, context, key, limits, device,
-                                                  sandbox)
-            try:
-                page = render(result, figures)
-            except Exception as err:   # a figure or text we did not foresee: the page without pictures
-                page = render(result, {})
-                result.notes.append(f"(pictures left out: {type(err).__name__})")
-            write_atomic(feedback_path(feedback, submission.student), page)
-            if failure is None:
-                write_atomic(result_path(feedback, submission.student), result.to_json())
-            else:
-                failures.append(f"{submission.student}: {failure}")
-            state = "NOT GRADED (grader failure, graded again next run)" if failure else \
-                f"{result.total:g} / {result.max:g}"
-            log(f"  {submission.student}: {state}  ({time.monotonic() - start:.1f} s)")
-            bar.update(ok=failure is None)
-            return result
-        finally:
-            free.put(sandbox)
-
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            graded = list(pool.map(work, todo))
-    finally:
-        bar.close()
-        for sandbox in sandboxes:
-            sandbox.close()
-        if level == "none" and todo:   # student code ran as this user: nothing it could write stays trusted
-            forget_digests(assignment)
-    results = sorted([*done.values(), *graded], key=lambda r: r.student)
-    write_atomic(out_csv, csv_text(results, assignment))
-    if failures:
-        print(f"{len(failures)} submission(s) could not be graded (rerun to retry):", *failures, sep="\n  ",
-              file=sys.stderr)
-    return results
+    """Grade ``submissions`` with the local pool of ``workers`` sandboxes (:func:`run_batch`)."""
+    return run_batch(submissions, assignment, out_csv, feedback, LocalPool(workers, limits, device), force, log,
+                     device=device)

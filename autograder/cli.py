@@ -25,7 +25,7 @@ def grade_main(args: argparse.Namespace) -> int:
         assignment = load_assignment(args.assignment)
         submissions = find_submissions(args.submissions, assignment)
     except ValueError as err:
-        raise SystemExit(f"error: {err}")
+        raise SystemExit(f"error: {err}") from None
     if isolation() == "none":
         print("WARNING: no namespace isolation on this machine (run as root, or allow unprivileged user "
               "namespaces): student code can read what this user can read.", file=sys.stderr)
@@ -59,7 +59,8 @@ def parser() -> argparse.ArgumentParser:
                    help="grade on a Dask cluster: a scheduler address (tcp://host:8786) or local:N for a LocalCluster "
                         "of N worker processes on this machine (instead of --workers)")
     g.add_argument("--timeout", type=float, default=60,
-                   help="CPU seconds per submission (idle time counted too; wall-clock backstop 5x): one deadline for all its cells and checks (default 60)")
+                   help="CPU seconds per submission (idle time counted too; wall-clock backstop 5x): one deadline "
+                        "for all its cells and checks (default 60)")
     g.add_argument("--memory-mb", type=int, default=4096,
                    help="memory of one submission, all its processes and shared memory included (default 4096)")
     g.add_argument("--max-processes", type=int, default=256,
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         from .instructor import fixtures
 
         generate = importlib.import_module(f"{fixtures().__name__}.generate")
-        return generate.main([*(["--check"] if args.check else []), *(f"--assignment={a}" for a in args.assignment or ())])
+        flags = ["--check"] if args.check else []
+        return generate.main([*flags, *(f"--assignment={a}" for a in args.assignment or ())])
     if args.verb == "ci":
         from .ci import main as ci_main
 

@@ -1,20 +1,23 @@
-"""``python -m autograder demo`` (``make demo``): the course working, offline, end to end.
+"""``python -m autograder demo`` (``make demo``): the course working, offline, end to end, in minutes.
 
-1. executes the solution notebook of every registered assignment (``--only ID`` for one) headlessly in offline mode
-   (no network) and writes the executed notebook as .ipynb and .html plus every figure as PNG under ``--out``
-   (default ``outputs/demo/``);
-2. grades the example submissions (``tests/fixtures/examples/``: perfect, slow but honest, one bug, wrong,
-   unparseable, known variants, the generic hostile set) with the fast grader and prints one grade table per
-   assignment.
+1. grades a representative set of example submissions of every registered assignment (``--only ID`` for one;
+   :data:`REPRESENTATIVE`: perfect, one bug, wrong, the untouched release, unparseable, two known variants, two
+   hostile ones) with the fast grader and prints one grade table per assignment;
+2. executes every solution notebook headlessly in offline mode (no network) in quick mode (``HWLIB_QUICK=1``),
+   two kernels at a time, and writes the executed notebook as .ipynb and .html plus every figure as PNG under
+   ``--out`` (default ``outputs/demo/``).
 
-``--no-notebooks`` / ``--no-grading`` skip a part. This is an instructor command: it needs a checkout of the course
-repository (the solutions and the test fixtures).
+``--full`` (``make demo FULL=1``) is the whole run: full-size notebooks, one at a time, and every example
+submission (slow but honest, every variant, the generic hostile set). ``--no-notebooks`` / ``--no-grading`` skip a
+part. This is an instructor command: it needs a checkout of the course repository (the solutions and the test
+fixtures).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .assignments import CHECK_MODULES, load_assignment, repo_root, solution_notebook
@@ -33,26 +36,51 @@ def table(results, assignment) -> str:
     return "\n".join(rows)
 
 
-def run_notebooks(assignments: list[str], out: Path, quick: bool) -> None:
-    """Execute each assignment's solution notebook offline; write its outputs under ``out/<id>/``."""
+#: The example submissions the quick demo grades (names without ``.ipynb``; a ``*`` takes the first two that
+#: match, in name order): what a grade table needs to show the checks at work, in seconds per notebook.
+REPRESENTATIVE = ("perfect", "one_bug", "wrong", "release", "unparseable", "variant_*",
+                  "hostile_forges_results", "hostile_fake_pytest_output")
+
+
+def representative(submissions: list) -> list:
+    """The submissions named by :data:`REPRESENTATIVE` (in that order)."""
+    chosen = []
+    for name in REPRESENTATIVE:
+        if name.endswith("*"):
+            chosen += [s for s in submissions if s.student.startswith(name[:-1])][:2]
+        else:
+            chosen += [s for s in submissions if s.student == name]
+    return chosen
+
+
+def _execute(assignment_id: str, out: Path, env: dict[str, str]) -> str:
+    """Execute one solution notebook; its outputs under ``out/<id>/``; returns what to print about it."""
     from .notebook_run import execute_notebook, printed_text, save_outputs
 
-    env = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1" if quick else "0"}
     root = repo_root()
-    for assignment_id in assignments:
-        path = solution_notebook(load_assignment(assignment_id))
-        start = time.perf_counter()
-        print(f"\n== executing {path.relative_to(root) if path.is_relative_to(root) else path} ...", flush=True)
-        nb = execute_notebook(path, env=env)
-        files = save_outputs(nb, path.stem, out / assignment_id)
-        print(printed_text(nb).rstrip())
-        print(f"-- done in {time.perf_counter() - start:.0f} s; wrote:")
-        for f in files:
-            print(f"   {f}")
+    path = solution_notebook(load_assignment(assignment_id))
+    start = time.perf_counter()
+    nb = execute_notebook(path, env=env)
+    files = save_outputs(nb, path.stem, out / assignment_id)
+    shown = path.relative_to(root) if path.is_relative_to(root) else path
+    return "\n".join([f"\n== {shown}", printed_text(nb).rstrip(),
+                      f"-- executed in {time.perf_counter() - start:.0f} s; wrote:", *(f"   {f}" for f in files)])
 
 
-def grade_examples(assignments: list[str], out: Path, workers: int) -> None:
-    """Grade every example submission of each assignment; print its grade table."""
+def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int = 1) -> None:
+    """Execute each assignment's solution notebook offline, ``parallel`` kernels at a time; write its outputs under
+    ``out/<id>/`` and print each one's printout as it finishes (in course order)."""
+    env = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1" if quick else "0"}
+    print(f"\n== executing {len(assignments)} solution notebook(s) offline ({'quick' if quick else 'full'} mode, "
+          f"{parallel} at a time) ...", flush=True)
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for text in pool.map(lambda a: _execute(a, out, env), assignments):
+            print(text, flush=True)
+
+
+def grade_examples(assignments: list[str], out: Path, workers: int, full: bool = True) -> None:
+    """Grade the example submissions of each assignment (every one when ``full``, else :func:`representative`);
+    print its grade table."""
     from .batch import find_submissions, grade_batch
     from .instructor import fixtures
     from .sandbox import Limits, isolation
@@ -63,6 +91,8 @@ def grade_examples(assignments: list[str], out: Path, workers: int) -> None:
     for assignment_id in assignments:
         assignment = load_assignment(assignment_id)
         submissions = find_submissions([examples_dir(assignment)], assignment)
+        if not full:
+            submissions = representative(submissions)
         if isolation() == "none":  # the hostile examples really attack: never without the sandbox
             submissions = [s for s in submissions if not s.student.startswith("hostile_")]
             print("no namespace isolation on this machine: skipping the hostile example submissions.")
@@ -70,7 +100,8 @@ def grade_examples(assignments: list[str], out: Path, workers: int) -> None:
         results = grade_batch(submissions, assignment, target / "grades.csv", target / "feedback", workers,
                               Limits(timeout_s=10, memory_mb=3072, threads=threads), resolve_device("auto"), force=True,
                               log=lambda *_: None)
-        print(f"\n{assignment_id}: example submissions graded by the fast autograder\n")
+        print(f"\n{assignment_id}: {'example' if full else 'representative example'} submissions graded by the "
+              "fast autograder\n")
         print(table(results, assignment))
         print(f"\nCSV: {target / 'grades.csv'}\nfeedback pages: {target / 'feedback'}/")
 
@@ -79,7 +110,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/demo)")
     parser.add_argument("--workers", type=int, default=2, help="submissions graded at once (default 2)")
     parser.add_argument("--only", action="append", metavar="ID", help="only this assignment (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="execute the notebooks with small sizes (HWLIB_QUICK=1)")
+    parser.add_argument("--full", action="store_true",
+                        help="full-size notebooks one at a time, and every example submission (make demo FULL=1)")
+    parser.add_argument("--quick", action="store_true", help="(the default) notebooks with small sizes (HWLIB_QUICK=1)")
+    parser.add_argument("--parallel", type=int, default=None,
+                        help="notebooks executed at once (default 2 in quick mode, 1 with --full)")
     parser.add_argument("--no-notebooks", action="store_true", help="do not execute the solution notebooks")
     parser.add_argument("--no-grading", action="store_true", help="do not grade the example submissions")
 
@@ -88,17 +123,22 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.only or ()) - set(CHECK_MODULES))
     if unknown:
         raise SystemExit(f"unknown assignment(s) {', '.join(unknown)}; known: {', '.join(CHECK_MODULES)}")
-    if args.workers < 1:
-        raise SystemExit("--workers must be at least 1.")
+    if args.workers < 1 or (args.parallel is not None and args.parallel < 1):
+        raise SystemExit("--workers and --parallel must be at least 1.")
     assignments = [a for a in CHECK_MODULES if not args.only or a in args.only]
     out = (args.out or repo_root() / "outputs" / "demo").resolve()
-    print(f"course demo: offline mode (no network), {len(assignments)} notebook(s): {', '.join(assignments)}")
-    if not args.no_notebooks:
-        run_notebooks(assignments, out, args.quick)
+    full = args.full and not args.quick
+    parallel = args.parallel or (1 if full else 2)
+    print(f"course demo: offline mode (no network), {'full' if full else 'quick'} run, {len(assignments)} "
+          f"notebook(s): {', '.join(assignments)}")
+    start = time.perf_counter()
     if not args.no_grading:
-        print("\n== grading the example submissions with the fast autograder ...", flush=True)
-        grade_examples(assignments, out / "grading", args.workers)
-    print(f"\nAll outputs are under {out}")
+        print(f"\n== grading {'every' if full else 'a representative set of'} example submission(s) with the fast "
+              "autograder ...", flush=True)
+        grade_examples(assignments, out / "grading", args.workers, full)
+    if not args.no_notebooks:
+        run_notebooks(assignments, out, not full, parallel)
+    print(f"\nAll outputs are under {out} ({time.perf_counter() - start:.0f} s)")
     return 0
 
 

@@ -1,18 +1,18 @@
-"""Grading on a Dask cluster: the same per-submission grader, one task per submission, results written here.
+"""Grading on a Dask cluster: the batch lifecycle's second executor, one task per submission.
 
     python -m autograder grade SUBMISSIONS... --assignment ID --scheduler tcp://host:8786   # an existing cluster
     python -m autograder grade SUBMISSIONS... --assignment ID --scheduler local:4           # a LocalCluster
 
-The client (this process) does what the local pool's parent does before and after grading: it computes the
-reference outputs once (trusted, cached), checks them against the checks, skips submissions whose stored result is
-up to date, and writes every result it receives - HTML page, then the JSON "done" mark, each atomically - through
-the functions of :mod:`autograder.batch`, so an interrupted run resumes exactly as a local one does, and the CSV
-is rebuilt from one result per student.
+The client (this process) runs the same lifecycle as the local pool (:func:`autograder.batch.run_batch`: the
+reference computed once and self-checked, skip/resume, every page and "done" mark written here, the CSV from one
+result per student); :class:`DaskExecutor` only maps submissions to outcomes, so an interrupted run resumes exactly
+as a local one does and ``--scheduler local:2`` writes the CSV that ``--workers 2`` writes.
 
 Each task carries one submission's bytes (no shared file system needed) and runs :func:`grade_task` on a worker:
-the local pool's per-submission function (``batch._grade_one``: ``grade_notebook`` plus one retry after a grader
-failure) with a warm :class:`~autograder.sandbox.Sandbox` of that worker process (its launcher starts on the
-worker's first task, then every submission's child is forked from it), verification against the reference outputs
+the local pool's per-submission function (:func:`autograder.batch.grade_submission`: ``grade_notebook`` plus one
+retry after a grader failure) with a warm :class:`~autograder.sandbox.Sandbox` of that worker process (its launcher
+starts on the worker's first task, then every submission's child is forked from it), verification against the
+reference outputs
 scattered to the workers once, and the feedback page rendered there (its pictures need the worker's arrays). The
 worker process is the trusted parent of the sandbox, exactly as the local pool's process is; it checks first that
 its grader files are the client's (:func:`code_fingerprint`).
@@ -43,11 +43,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Iterator
 
-from .batch import Submission, csv_text, feedback_path, load_result, result_path, write_atomic
+from .batch import Outcome, Submission, feedback_page, grade_submission, not_graded_result, run_batch, shown_path
 from .check import Assignment
 from .grade import SubmissionResult
-from .progress import Progress
 from .sandbox import Limits
 
 SLOT_BASE = 100       # Dask worker processes use sandbox slots (uids) from here on; the local pool uses 0, 1, ...
@@ -59,7 +59,7 @@ PLUGIN_NAME = "autograder-sandboxes"
 # Worker side
 # ---------------------------------------------------------------------------------------------------------------
 
-_CLIENT_ONLY = {"__main__", "batch", "cli", "demo", "distributed", "progress", "reference", "examples"}
+_CLIENT_ONLY = {"__main__", "cli", "demo", "distributed", "progress", "reference", "examples"}
 
 
 def _roots() -> dict[str, Path]:
@@ -112,8 +112,10 @@ def _differences(expected: dict[str, str]) -> list[str]:
     import torch
 
     ours = f"torch {torch.__version__}, numpy {np.__version__}"
-    out = [f"versions: {ours} here, {expected.get('versions')} on the client"] if expected.get("versions") != ours else []
-    return out + [name for name, digest in sorted(expected.items()) if name != "versions" and _file_hash(name) != digest]
+    out = [f"versions: {ours} here, {expected.get('versions')} on the client"] if expected.get("versions") != ours \
+        else []
+    return out + [name for name, digest in sorted(expected.items())
+                  if name != "versions" and _file_hash(name) != digest]
 
 
 def _slot_folder() -> Path:
@@ -258,6 +260,7 @@ class _WorkerState:
     @contextmanager
     def sandbox(self, level: str, threads: int):
         from .sandbox import Sandbox
+        from .sandbox_host import grader_host
 
         with self.lock:
             pool = self.free.setdefault((level, threads), [])
@@ -265,7 +268,7 @@ class _WorkerState:
                 sandbox = pool.pop()
             else:
                 slot = _Slot()
-                sandbox = Sandbox(slot.number, level, threads)
+                sandbox = Sandbox(slot.number, level, threads, host=grader_host())
                 self.slots[id(sandbox)] = slot
                 self.sandboxes.append(sandbox)
         try:
@@ -318,21 +321,10 @@ def _worker_threads() -> int:
     return max(1, (os.cpu_count() or 1) // max(1, slots))
 
 
-def _page(result: SubmissionResult, figures) -> str:
-    """The feedback page (as the local pool renders it: without pictures when one cannot be drawn)."""
-    from .feedback import render
-
-    try:
-        return render(result, figures)
-    except Exception as err:
-        result.notes.append(f"(pictures left out: {type(err).__name__})")
-        return render(result, {})
-
-
 def grade_task(student: str, shown: str, data: bytes, assignment_id: str, reference: dict, grader_key: str,
                fingerprint: dict[str, str], limits: Limits, device: str) -> dict:
     """Grade one submission on this worker with the local pool's per-submission function
-    (:func:`autograder.batch._grade_one`): see the module docstring.
+    (:func:`autograder.batch.grade_submission`): see the module docstring.
 
     Args:
         student: the student id. shown: the submission's path on the client, as its result shows it.
@@ -351,7 +343,6 @@ def grade_task(student: str, shown: str, data: bytes, assignment_id: str, refere
     """
     import socket
 
-    from .batch import Submission, _grade_one
     from .sandbox import isolation
 
     start = time.monotonic()
@@ -371,11 +362,11 @@ def grade_task(student: str, shown: str, data: bytes, assignment_id: str, refere
         path.write_bytes(data)
         with state.sandbox(isolation(), limits.threads) as sandbox:
             cpu = _cpu_seconds(sandbox)
-            result, figures, failure = _grade_one(Submission(student, path), assignment, reference, context,
-                                                  grader_key, limits, device, sandbox)
+            result, figures, failure = grade_submission(Submission(student, path), assignment, reference, context,
+                                                        grader_key, limits, device, sandbox)
             cpu = _cpu_seconds(sandbox) - cpu
     result.submission = shown
-    return {"result": result.to_json(), "html": _page(result, figures), "failure": failure,
+    return {"result": result.to_json(), "html": feedback_page(result, figures), "failure": failure,
             "seconds": time.monotonic() - start, "cpu_s": cpu, "worker": socket.gethostname()}
 
 
@@ -440,173 +431,129 @@ def _lost(future) -> bool:
     return isinstance(error, KilledWorker) or ("lost" in text and "dependenc" in text)
 
 
-class _ClientSide:
-    """Stands in for a sandbox where the client grades a submission itself: one it cannot read (a symbolic link,
-    a FIFO, too large), which ``grade_notebook`` turns into a row of zeros before any sandbox is used."""
-
-    def __init__(self, level: str):
-        self.level = level
-
-    def run(self, *args, **kwargs):
-        from .sandbox import GraderError
-
-        raise GraderError("the submission changed while it was being graded")
-
-    def turn(self, *args, **kwargs):
-        return self.run()
-
-
 def _scatter(client, reference: dict):
     """The reference outputs on every worker, as one future (a dict given to ``scatter`` is split by key)."""
     (future,) = client.scatter([reference], broadcast=True, hash=False)
     return future
 
 
-def _describe_workers(client, device: str) -> tuple[str, list[str]]:
-    """``"isolation: namespaces"`` (or each level and how many workers have it) and the enforcement warnings."""
-    reports = client.run(worker_report, device).values()
-    levels = sorted({r["isolation"] for r in reports})
-    counts = ", ".join(f"{level} on {sum(r['isolation'] == level for r in reports)}" for level in levels)
-    weak = sorted({line for r in reports for line in r["weak"]})
-    return f"isolation: {levels[0] if len(levels) == 1 else counts}", weak
+class DaskExecutor:
+    """The Dask cluster of ``client`` as an executor of :func:`autograder.batch.run_batch`: one task per submission
+    (at most ``window`` in flight), a task lost with its workers submitted again up to :data:`RESUBMIT` times."""
+
+    def __init__(self, client, limits: Limits = Limits(threads=0), device: str = "cpu"):
+        from .sandbox import isolation
+
+        self.client, self.limits, self.device = client, limits, device
+        self.level = isolation()   # this process's; rows of unreadable submissions carry it
+        self.futures: list = []
+        self.described = ""
+
+    def open(self, assignment: Assignment, todo: list[Submission]) -> None:
+        self.client.wait_for_workers(1, timeout=300)
+        self.client.register_plugin(SandboxPlugin(), name=PLUGIN_NAME)
+
+    def describe(self) -> tuple[str, list[str]]:
+        reports = self.client.run(worker_report, self.device).values()
+        levels = sorted({r["isolation"] for r in reports})
+        counts = ", ".join(f"{level} on {sum(r['isolation'] == level for r in reports)}" for level in levels)
+        weak = sorted({line for r in reports for line in r["weak"]})
+        self.described = f"isolation: {levels[0] if len(levels) == 1 else counts}"
+        threads = sum(self.client.nthreads().values())
+        return (f"on {len(self.client.nthreads())} Dask worker(s) ({threads} task thread(s)), {self.described}",
+                weak)
+
+    @property
+    def unjailed(self) -> bool:
+        return "none" in self.described
+
+    def grade(self, todo: list[Submission], assignment: Assignment, reference: dict, context, key: str,
+              note=print) -> Iterator[Outcome]:
+        from distributed import as_completed
+
+        from .grade import UnreadableNotebook, read_submission, unreadable_result
+
+        client, fingerprint = self.client, code_fingerprint(assignment)
+        threads = sum(client.nthreads().values())
+        run_id = uuid.uuid4().hex[:8]
+        shipped = {"reference": _scatter(client, reference)}
+        by_key: dict[str, Submission] = {}
+        attempts: dict[str, int] = {}
+        pending = iter(todo)
+        window = max(32, 4 * threads)   # in flight: the client never holds every notebook's bytes at once
+        local: list[Outcome] = []        # unreadable here: a row of zeros without a task
+
+        def submit(submission: Submission):
+            attempt = attempts[submission.student] = attempts.get(submission.student, -1) + 1
+            if shipped["reference"].status != "finished":   # every replica lost with its workers
+                shipped["reference"] = _scatter(client, reference)
+            data = read_submission(submission.path)   # UnreadableNotebook: a row of zeros, here
+            task_key = (f"grade-{assignment.id}", submission.student, f"{run_id}-{attempt}")  # one task group
+            future = client.submit(grade_task, submission.student, shown_path(submission.path), data,
+                                   assignment.id, shipped["reference"], key, fingerprint, self.limits, self.device,
+                                   key=task_key, retries=0, pure=False)
+            by_key[future.key] = submission
+            return future
+
+        def more(n: int) -> list:
+            out = []
+            for submission in pending:
+                try:
+                    out.append(submit(submission))
+                except UnreadableNotebook as err:
+                    base = SubmissionResult(submission.student, assignment.id, shown_path(submission.path), "",
+                                            key, [], isolation=self.level)
+                    result = unreadable_result(base, assignment, err)
+                    local.append(Outcome(submission, result, feedback_page(result, {})))
+                if len(out) >= n:
+                    break
+            return out
+
+        stream = as_completed()
+        self.futures = [stream]
+        for future in more(window):
+            stream.add(future)
+        yield from _drain(local)
+        for future in stream:
+            submission = by_key.pop(future.key)
+            if future.status == "finished":
+                reply = future.result()
+                yield Outcome(submission, SubmissionResult.from_json(reply["result"]), reply["html"],
+                              reply["failure"],
+                              f"  ({reply['seconds']:.1f} s, {reply['cpu_s']:.2f} s CPU on {reply['worker']})")
+            elif _lost(future) and attempts[submission.student] < RESUBMIT:
+                note(f"  {submission.student}: lost with its worker; submitted again")
+                stream.add(submit(submission))
+            else:
+                error = future.exception(timeout=5) if future.status == "error" else "lost with its workers"
+                result = not_graded_result(submission, assignment, key, self.level)
+                yield Outcome(submission, result, feedback_page(result, {}),
+                              f"{type(error).__name__}: {str(error)[:300]}")
+            future.release()
+            for new in more(1):
+                stream.add(new)
+            yield from _drain(local)
+
+    def close(self) -> None:
+        for stream in self.futures:
+            leftover = list(getattr(stream, "futures", ()))
+            if leftover:   # interrupted: stop the cluster's work; finished results are on disk, the next run resumes
+                self.client.cancel(leftover)
+        self.futures = []
+
+
+def _drain(outcomes: list[Outcome]) -> Iterator[Outcome]:
+    while outcomes:
+        yield outcomes.pop(0)
 
 
 def grade_distributed(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path, client,
                       limits: Limits = Limits(threads=0), device: str = "cpu", force: bool = False, log=print,
                       progress: bool | None = None) -> list[SubmissionResult]:
-    """Grade ``submissions`` on the Dask cluster of ``client`` (see the module docstring); returns one result per
-    submission, sorted by student (``graded=False`` for those the grader failed on). Same outputs as
-    :func:`autograder.batch.grade_batch`: ``<feedback>/<name>.html``, ``<feedback>/.results/<name>.json`` (the
-    "done" mark, only for graded ones) and ``out_csv``."""
-    import sys
-
-    from distributed import as_completed
-
-    from .batch import _grade_one
-    from .grade import UnreadableNotebook, read_submission, zero_result
-    from .reference import cache_key, forget_digests
-    from .sandbox import isolation
-
-    feedback, out_csv = Path(feedback), Path(out_csv)
-    from .batch import trusted_reference
-
-    context = assignment.make_context("cpu")
-    reference = trusted_reference(assignment, context)
-    key, fingerprint = cache_key(assignment), code_fingerprint(assignment)
-    done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
-    todo = [s for s in submissions if s.student not in done]
-    client.wait_for_workers(1, timeout=300)
-    client.register_plugin(SandboxPlugin(), name=PLUGIN_NAME)
-    threads = sum(client.nthreads().values())
-    described, weak = _describe_workers(client, device)
-    log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
-        f"on {len(client.nthreads())} Dask worker(s) ({threads} task thread(s)), {described}, device: {device}.")
-    if weak and todo:
-        warning = "WARNING: no control groups for: " + "; ".join(weak)
-        log(warning)
-        print(warning, file=sys.stderr)
-
-    results: dict[str, SubmissionResult] = dict(done)
-    failures: list[str] = []
-    bar = Progress(len(todo), desc=assignment.id, already=len(done), enabled=progress)
-    log = bar.wrap(log)
-
-    def finish(submission: Submission, result: SubmissionResult, page: str, failure: str | None,
-               where: str = "") -> None:
-        """Write one submission's page, then (graded only) its result: each atomically, each student once."""
-        if result.student != submission.student or submission.student in results:
-            raise RuntimeError(f"a second result for {submission.student!r} (or one for {result.student!r}) came back")
-        write_atomic(feedback_path(feedback, submission.student), page)
-        if failure is None:
-            write_atomic(result_path(feedback, submission.student), result.to_json())
-        else:
-            failures.append(f"{submission.student}: {failure}")
-        results[submission.student] = result
-        state = "NOT GRADED (grader failure, graded again next run)" if failure else \
-            f"{result.total:g} / {result.max:g}"
-        log(f"  {submission.student}: {state}{where}")
-        bar.update(ok=failure is None)
-
-    def not_graded(submission: Submission, why: str) -> None:
-        base = SubmissionResult(submission.student, assignment.id, _shown(submission), "", key, [], graded=False)
-        result = zero_result(base, assignment, "The grader itself failed on this submission; it is not your fault "
-                                               "and it will be graded again on the next run.")
-        finish(submission, result, _page(result, {}), why)
-
-    def on_client(submission: Submission) -> None:
-        result, figures, failure = _grade_one(submission, assignment, reference, context, key, limits, "cpu",
-                                              _ClientSide(isolation()))
-        finish(submission, result, _page(result, figures), failure)
-
-    run_id = uuid.uuid4().hex[:8]
-    shipped = {"reference": _scatter(client, reference)}
-    by_key: dict[str, Submission] = {}
-    attempts: dict[str, int] = {}
-    pending = iter(todo)
-    window = max(32, 4 * threads)   # submissions in flight: the client never holds every notebook's bytes at once
-
-    def submit(submission: Submission):
-        attempt = attempts[submission.student] = attempts.get(submission.student, -1) + 1
-        if shipped["reference"].status != "finished":   # every replica lost with its workers
-            shipped["reference"] = _scatter(client, reference)
-        data = read_submission(submission.path)   # UnreadableNotebook: graded on the client
-        task_key = (f"grade-{assignment.id}", submission.student, f"{run_id}-{attempt}")  # one task group
-        future = client.submit(grade_task, submission.student, _shown(submission), data, assignment.id,
-                               shipped["reference"], key, fingerprint, limits, device, key=task_key, retries=0,
-                               pure=False)
-        by_key[future.key] = submission
-        return future
-
-    def more(n: int) -> list:
-        out = []
-        for submission in pending:
-            if submission.problem is None:
-                try:
-                    out.append(submit(submission))
-                except UnreadableNotebook:
-                    on_client(submission)
-            else:
-                on_client(submission)
-            if len(out) >= n:
-                break
-        return out
-
-    stream = as_completed()
-    try:
-        for future in more(window):
-            stream.add(future)
-        for future in stream:
-            submission = by_key.pop(future.key)
-            if future.status == "finished":
-                reply = future.result()
-                finish(submission, SubmissionResult.from_json(reply["result"]), reply["html"], reply["failure"],
-                       f"  ({reply['seconds']:.1f} s, {reply['cpu_s']:.2f} s CPU on {reply['worker']})")
-            elif _lost(future) and attempts[submission.student] < RESUBMIT:
-                log(f"  {submission.student}: lost with its worker; submitted again")
-                stream.add(submit(submission))
-            else:
-                error = future.exception(timeout=5) if future.status == "error" else "lost with its workers"
-                not_graded(submission, f"{type(error).__name__}: {str(error)[:300]}")
-            future.release()
-            for new in more(1):
-                stream.add(new)
-    finally:
-        bar.close()
-        leftover = list(getattr(stream, "futures", ()))
-        if leftover:   # interrupted: stop the cluster's work; finished results are on disk, the next run resumes
-            client.cancel(leftover)
-        if todo and "none" in described:   # student code ran as this user somewhere: the cache is not trusted
-            forget_digests(assignment)
-    ordered = sorted(results.values(), key=lambda r: r.student)
-    write_atomic(out_csv, csv_text(ordered, assignment))
-    if failures:
-        print(f"{len(failures)} submission(s) could not be graded (rerun to retry):", *failures, sep="\n  ",
-              file=sys.stderr)
-    return ordered
-
-
-def _shown(submission: Submission) -> str:
-    return os.fsencode(submission.path).decode("utf-8", "backslashreplace")
+    """Grade ``submissions`` on the Dask cluster of ``client`` (:func:`autograder.batch.run_batch` with a
+    :class:`DaskExecutor`): the same outputs as :func:`autograder.batch.grade_batch`."""
+    return run_batch(submissions, assignment, out_csv, feedback, DaskExecutor(client, limits, device), force, log,
+                     progress, device)
 
 
 def parse_scheduler(scheduler: str) -> int | str:

@@ -28,7 +28,7 @@ from .check import Assignment, Figure, SubmissionError
 from .extract import MAX_NOTEBOOK_BYTES, UnreadableNotebook, defines, solution_cells
 from .sandbox import Observation, observe
 from .sandbox import Limits, Sandbox
-from .sandbox.wire import clean_text
+from .text import clean_text
 
 
 @dataclass(frozen=True)
@@ -229,6 +229,11 @@ def zero_result(result: "SubmissionResult", assignment: Assignment, message: str
     return result
 
 
+def unreadable_result(result: "SubmissionResult", assignment: Assignment, err: UnreadableNotebook) -> "SubmissionResult":
+    """``result`` as a row of zeros for a notebook that cannot be read (``err`` says why, for the student)."""
+    return zero_result(result, assignment, f"Your notebook could not be read: {clean_text(err, 1000)}")
+
+
 def _with_cell_hint(message: str, function: str, cells, cell_errors: dict[str, str]) -> str:
     """Add why a function is undefined when one of the cells that define it failed."""
     if "is not defined" not in message:
@@ -296,7 +301,7 @@ def grade_notebook(path: Path, student: str, assignment: Assignment, reference: 
         result.sha256 = hashlib.sha256(data).hexdigest()
         cells = parse_cells(data, assignment.functions)
     except UnreadableNotebook as err:
-        return zero_result(result, assignment, f"Your notebook could not be read: {clean_text(err, 1000)}"), {}
+        return unreadable_result(result, assignment, err), {}
     del data
     obs = observe(cells, assignment, limits, device, sandbox)
     result.checks, figures = verify_all(assignment, obs, reference, context, limits, cells)

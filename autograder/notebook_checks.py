@@ -130,7 +130,7 @@ def check_function(assignment_id: str, function_name: str, namespace: dict,
 
     from .assignments import load_assignment
     from .sandbox.device_shim import cuda_on_cpu
-    from .sandbox.runner import run_probe
+    from .runner import run_probe
 
     assignment = load_assignment(assignment_id)
     selected = assignment.checks_for(function_name)
@@ -155,7 +155,7 @@ def check_function(assignment_id: str, function_name: str, namespace: dict,
 #: (module, function names) whose code the hidden cells compare with a fresh compilation of their file.
 GUARDED = {"autograder.notebook_checks": ("check_function", "run_hidden_checks", "_verifier", "_Verifier",
                                           "_send", "_receive", "_read_exact", "_silent_stderr", "guard_problem"),
-           "autograder.sandbox.runner": ("run_probe",),
+           "autograder.runner": ("run_probe",),
            "autograder.sandbox.wire": ("encode_arrays",)}
 
 
@@ -226,7 +226,8 @@ def _serve(stdin, stdout) -> None:
     from .assignments import load_assignment
     from .grade import verify_all
     from .sandbox import Limits, Observation
-    from .sandbox.wire import clean_text, decode_arrays
+    from .sandbox.wire import decode_arrays
+    from .text import clean_text
 
     known: dict[str, tuple] = {}
     while True:

@@ -41,7 +41,7 @@ from .assignments import load_assignment, solution_notebook
 from .check import Assignment
 from .extract import notebook_cells
 
-_HARNESS = ("check.py", "arrays.py", "sandbox/runner.py", "extract.py")
+_HARNESS = ("check.py", "arrays.py", "runner.py", "extract.py")
 
 
 def cache_dir() -> Path:
@@ -64,8 +64,9 @@ def cache_key(assignment: Assignment) -> str:
     """A hash of what the reference outputs depend on."""
     import importlib
 
-    import hwlib
     import torch
+
+    import hwlib
     from hwlib._paths import data_dir
 
     digest = hashlib.sha256()
@@ -195,7 +196,8 @@ def forget_digests(assignment: Assignment) -> None:
 
 def compute(assignment_id: str, out: str) -> None:
     """Run every probe on the solution notebook's functions (CPU) and save the arrays to ``out`` (.npz)."""
-    arrays = {f"{probe}/{k}": v for probe, outputs in compute_outputs(assignment_id).items() for k, v in outputs.items()}
+    arrays = {f"{probe}/{k}": v for probe, outputs in compute_outputs(assignment_id).items()
+              for k, v in outputs.items()}
     with open(out, "wb") as f:
         np.savez(f, **arrays)
 
@@ -203,7 +205,7 @@ def compute(assignment_id: str, out: str) -> None:
 def compute_outputs(assignment_id: str) -> dict[str, dict[str, np.ndarray]]:
     """``{probe: {output: array}}`` of the solution notebook's functions, computed in THIS process (trusted
     processes only: the reference subprocess, nbgrader's verifier)."""
-    from .sandbox.runner import exec_cell, new_namespace, run_probe
+    from .runner import exec_cell, new_namespace, run_probe
 
     assignment = load_assignment(assignment_id)
     namespace = new_namespace()

@@ -1,7 +1,7 @@
 """Executing extracted cells and running probes in the current process, turning every failure into a message.
 
 Used on the untrusted side (the sandboxed child, and the nbgrader kernel) and by the trusted reference process;
-it never compares anything.
+it never compares anything. (It was ``autograder.sandbox.runner``; that name is an alias of this module.)
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..check import Probe, SubmissionError
-from ..extract import Cell
+from .check import Probe, SubmissionError
+from .extract import Cell
 
 MAX_MESSAGE = 400
 

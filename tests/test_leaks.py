@@ -189,10 +189,11 @@ def _runtime_files() -> dict[str, str]:
     imports the sandboxed child's modules, the nbgrader hidden-cell module, both CI front ends and every
     registered assignment)."""
     from autograder.sandbox.parent import jail_spec
+    from autograder.sandbox_host import grader_host
 
     bound = set()
     interpreter = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}   # a .venv in ROOT
-    for path in map(Path, jail_spec("/nonexistent-root", None)["binds"]):
+    for path in map(Path, jail_spec("/nonexistent-root", None, grader_host())["binds"]):
         real = path.resolve()
         if real in interpreter or not (real == ROOT or ROOT in real.parents):
             continue

@@ -1,8 +1,8 @@
 """The sandboxed child: a fork of the warm launcher that runs one submission's code and reports what it did.
 
-``run(context, out_fd, channel_fd, job_fd, control_fd)`` never returns. It reads its job (JSON) from ``job_fd``,
-joins the submission's control groups and locks itself in. With namespaces there are three processes, and only
-the last one ever runs student code:
+``run(assignment, context, out_fd, channel_fd, job_fd, control_fd)`` never returns. It reads its job (JSON)
+from ``job_fd``, joins the submission's control groups and locks itself in. With namespaces there are three
+processes, and only the last one ever runs student code:
 
     supervisor (outside)  ── forks ──▶  init (PID 1 of a new pid namespace, in the jail, privileged, reaps)
                                           └── forks ──▶  student process (fresh uid or no capabilities, limits)
@@ -133,7 +133,7 @@ def _enter_sandbox(job: dict) -> None:
     jail.drop_privileges(job["jail"].get("uid"))
 
 
-def run(context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> None:
+def run(assignment, context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> None:
     """The forked child's whole life (see the module docstring)."""
     try:
         from . import cgroups, jail
@@ -148,7 +148,7 @@ def run(context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> 
                            "TORCH_HOME": home})
         os.chdir(home)
         set_limits(job["memory_mb"], job["cpu_s"], job.get("nproc"), job.get("address_space_mb"))
-        _run_job(job, context, os.fdopen(channel_fd, "wb", buffering=0))
+        _run_job(job, assignment, context, os.fdopen(channel_fd, "wb", buffering=0))
     except BaseException:
         import traceback
 
@@ -158,18 +158,17 @@ def run(context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> 
     os._exit(0)
 
 
-def _run_job(job: dict, context, channel) -> None:
+def _run_job(job: dict, assignment, context, channel) -> None:
     # Everything the harness needs is bound to local names before the student's code can patch modules.
-    from ..assignments import load_assignment
-    from .device_shim import cuda_on_cpu
-    from ..extract import Cell
-    from .runner import exec_cell, new_namespace, run_probe
-    from .wire import encode_arrays, send
-
     import torch
 
+    from ..extract import Cell
+    from ..runner import exec_cell, new_namespace, run_probe
+    from .device_shim import cuda_on_cpu
+    from .wire import encode_arrays, send
+
     torch.set_num_threads(job["threads"])
-    probes = {p.name: p for p in load_assignment(job["assignment"]).probes}
+    probes = {p.name: p for p in assignment.probes}
     send(channel, {"event": "start", "step": "context"})
     if job["device"] != "cpu":
         torch.zeros(1, device=job["device"])  # CUDA starts here, not inside a student's step

@@ -4,7 +4,8 @@ Importing torch and hwlib and building an assignment's context takes seconds; fo
 them takes milliseconds. The launcher does that work once, never runs student code itself and never touches
 CUDA (a forked child could not use it otherwise). Per request from the parent (the assignment and device, plus
 four pipe ends passed over a Unix socket: the child's stdout+stderr, its result channel, the pipe its job
-arrives on and the control pipe on which the child reports its pid-namespace init) it forks ``child.run``, tells the parent the child's pid, reaps it and reports its exit code. The job
+arrives on and the control pipe on which the child reports its pid-namespace init) it forks ``child.run``, tells
+the parent the child's pid, reaps it and reports its exit code. The job
 itself (the student's code) goes straight to the child: the launcher never holds one student's code in memory
 that the next student's fork could dig out.
 
@@ -50,31 +51,50 @@ def receive_message(sock: socket.socket, want_fds: int = 0) -> tuple[dict | None
     return json.loads(body), fds
 
 
-def main(control_fd: int, preload: tuple[str, str] | None = None) -> None:
-    """Serve fork requests on ``control_fd``; ``preload`` = (assignment id, device) builds that context at once."""
+def _function(name: str):
+    """The function ``"module:function"`` names (the grader's registry lookup, given as a parameter)."""
+    import importlib
+
+    module, _, function = name.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def main(control_fd: int, preload: tuple[str, str] | None = None, registry: str = "",
+         modules: tuple[str, ...] = ()) -> None:
+    """Serve fork requests on ``control_fd``. ``preload`` = (assignment id, device) builds that context at once;
+    ``registry`` = ``"module:function"`` maps an assignment id to its assignment; ``modules`` are imported once,
+    here (the student package), so that every fork has them."""
+    import importlib
+
     import torch
 
     torch.set_num_threads(1)  # no thread pool exists when we fork
-    import hwlib  # noqa: F401  (imported once, here)
+    for module in modules:
+        importlib.import_module(module)
+    load_assignment = _function(registry)
 
-    from ..assignments import load_assignment
     from .child import run
 
     sock = socket.socket(fileno=control_fd)
-    contexts = {}
+    loaded = {}   # (assignment id, device) -> (assignment, context)
+
+    def load(key: tuple[str, str]) -> tuple:
+        if key not in loaded:
+            assignment = load_assignment(key[0])
+            loaded[key] = (assignment, assignment.make_context(key[1]))
+        return loaded[key]
+
     if preload is not None:
-        contexts[tuple(preload)] = load_assignment(preload[0]).make_context(preload[1])
+        load(tuple(preload))
     while True:
         request, fds = receive_message(sock, want_fds=4)
         if request is None:
             return
-        key = (str(request["assignment"]), str(request["device"]))
-        if key not in contexts:
-            contexts[key] = load_assignment(key[0]).make_context(key[1])
+        assignment, context = load((str(request["assignment"]), str(request["device"])))
         pid = os.fork()
         if pid == 0:
             sock.close()
-            run(contexts[key], *fds)   # never returns
+            run(assignment, context, *fds)   # never returns
         for fd in fds:
             os.close(fd)
         send_message(sock, {"pid": pid})

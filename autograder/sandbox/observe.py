@@ -20,8 +20,9 @@ import numpy as np
 
 from ..check import Assignment
 from ..extract import Cell
+from ..text import clean_text
 from .parent import ChildRun, GraderError, Limits, Sandbox
-from .wire import clean_text, decode_arrays
+from .wire import decode_arrays
 
 __all__ = ["GraderError", "Observation", "observe", "size_problem"]
 

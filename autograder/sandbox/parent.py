@@ -74,8 +74,9 @@ class GraderError(RuntimeError):
 @dataclass(frozen=True)
 class Limits:
     """What one submission may use. ``timeout_s`` is ONE deadline for the whole submission (every restart
-    included), counted in its own CPU time plus its idle time, with a wall-clock backstop (``backstop_s``); memory, CPUs (``threads``) and ``processes`` are for the submission's whole process tree where
-    control groups allow (else per process, see ``enforcement``); ``max_cells`` and ``max_code_kb`` bound the
+    included), counted in its own CPU time plus its idle time, with a wall-clock backstop (``backstop_s``);
+    memory, CPUs (``threads``) and ``processes`` are for the submission's whole process tree where control groups
+    allow (else per process, see ``enforcement``); ``max_cells`` and ``max_code_kb`` bound the
     graded code cells and their total source."""
     timeout_s: float = 60.0
     memory_mb: int = 4096
@@ -147,22 +148,25 @@ def enforcement(level: str, device: str = "cpu") -> list[str]:
     return lines + [f"(control groups: {'; '.join(missing)})"] if lines else []
 
 
-NOT_IN_SANDBOX = ("nbgrader_config.py",)
+@dataclass(frozen=True)
+class Host:
+    """What the grader gives the sandbox; the sandbox imports neither the registry nor the student package.
+
+    ``import_paths``: ``sys.path`` entries of the launcher (where the grader's and the student package's code is);
+    ``binds``: files and folders the jailed child may read besides the system and Python (the student package,
+    its weights, the grader's own files that the child runs); ``registry``: ``"module:function"`` mapping an
+    assignment id to its :class:`~autograder.check.Assignment`, called in the launcher; ``preload``: modules the
+    launcher imports once, before it forks.
+    """
+    import_paths: tuple[str, ...] = ()
+    binds: tuple[str, ...] = ()
+    registry: str = ""
+    preload: tuple[str, ...] = ()
 
 
-def _package_files(package_dir: Path) -> list[str]:
-    """The autograder's own Python files the child needs: the package's top level, ``checks/`` and ``sandbox/``
-    (never ``examples/``, the nbgrader config or the gradebook)."""
-    files = [p for p in sorted(package_dir.glob("*.py")) if p.name not in NOT_IN_SANDBOX]
-    files += sorted((package_dir / "checks").glob("*.py")) + sorted((package_dir / "sandbox").glob("*.py"))
-    return [str(p) for p in files]
-
-
-def jail_spec(root: str, uid: int | None) -> dict:
-    """What ``jail.enter`` builds: read-only binds, device nodes, symlinks, /tmp size; the student's uid."""
-    import hwlib
-    from hwlib._paths import data_dir
-
+def jail_spec(root: str, uid: int | None, host: Host) -> dict:
+    """What ``jail.enter`` builds: read-only binds (the system, Python, ``host.binds``), device nodes, symlinks,
+    /tmp size; the student's uid."""
     top_level, symlinks = [], {}
     for name in ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = f"/{name}"
@@ -171,9 +175,8 @@ def jail_spec(root: str, uid: int | None) -> dict:
         elif os.path.isdir(path):
             top_level.append(path)
     python = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
-    packages = [str(Path(hwlib.__file__).resolve().parent), str(data_dir().resolve())]
     binds = top_level + sorted(p for p in python if not any(p.startswith(t + "/") for t in top_level))
-    binds += packages + _package_files(Path(__file__).resolve().parents[1])
+    binds += list(host.binds)
     if os.path.isdir("/sys"):
         binds.append("/sys")
     devices = [d for d in ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -373,8 +376,8 @@ class Sandbox:
     launcher that dies is started again on the next run. Use as a context manager, or ``close()``.
     """
 
-    def __init__(self, slot: int = 0, level: str | None = None, threads: int = 1):
-        self.slot, self.level, self.threads = slot, level or isolation(), threads
+    def __init__(self, slot: int = 0, level: str | None = None, threads: int = 1, *, host: Host):
+        self.slot, self.level, self.threads, self.host = slot, level or isolation(), threads, host
         self.scratch = tempfile.mkdtemp(prefix="autograder-")
         os.chmod(self.scratch, 0o755)
         self.home = "/tmp" if self.level != "none" else os.path.join(self.scratch, "home")
@@ -394,12 +397,10 @@ class Sandbox:
             self._start((assignment_id, device) if assignment_id else None)
 
     def _start(self, preload: tuple[str, str] | None = None) -> None:
-        import hwlib
-
-        parents = sorted({str(Path(p).resolve().parents[n]) for p, n in ((__file__, 2), (hwlib.__file__, 1))})
         ours, theirs = socket.socketpair()
-        bootstrap = (f"import sys; sys.path[:0] = {parents!r}; from autograder.sandbox.launcher import main; "
-                     f"main({theirs.fileno()}, {preload!r})")
+        host = self.host
+        bootstrap = (f"import sys; sys.path[:0] = {list(host.import_paths)!r}; from {__package__}.launcher import "
+                     f"main; main({theirs.fileno()}, {preload!r}, {host.registry!r}, {tuple(host.preload)!r})")
         log = open(os.path.join(self.scratch, "launcher.log"), "ab")
         self.process = subprocess.Popen([sys.executable, "-I", "-B", "-c", bootstrap], stdin=subprocess.DEVNULL,
                                         stdout=log, stderr=log, pass_fds=(theirs.fileno(),), cwd=self.scratch,
@@ -429,7 +430,7 @@ class Sandbox:
                 "nproc": limits.processes if self.level == "namespaces" else None,
                 "cgroups": turn.cgroup.paths if turn.cgroup is not None else [],
                 "address_space_mb": None if memory_group or job.get("device") != "cpu" else limits.memory_mb,
-                "jail": jail_spec(os.path.join(self.scratch, "root"), turn.uid) if inside else None}
+                "jail": jail_spec(os.path.join(self.scratch, "root"), turn.uid, self.host) if inside else None}
         if inside:
             os.makedirs(full["jail"]["root"], exist_ok=True)
         return full

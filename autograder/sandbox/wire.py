@@ -17,15 +17,15 @@ import ast
 import io
 import json
 import math
-import re
 import struct
 import zipfile
 
 import numpy as np
 
+from ..text import MAX_TEXT, clean_text  # noqa: F401  (MAX_TEXT: part of this module's interface)
+
 MAX_HEADER = 64 * 1024
 MAX_PAYLOAD = 64 * 2**20
-MAX_TEXT = 2000
 ALLOWED_KINDS = "biuf"     # bool, signed, unsigned, float: no objects, strings or structured arrays
 MAX_NDIM = 32
 
@@ -33,20 +33,6 @@ MAX_NDIM = 32
 FIELDS = {"event": (str,), "step": (str,), "name": (str,), "index": (int,), "error": (str, type(None)),
           "nbytes": (int,)}
 EVENTS = ("start", "cell", "probe", "done")
-
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
-
-
-def clean_text(value, limit: int = MAX_TEXT) -> str:
-    """``value`` as printable text that any encoder accepts: lone surrogates and control characters become
-    U+FFFD, at most ``limit`` characters. Never raises."""
-    try:
-        text = value if isinstance(value, str) else str(value)
-    except Exception:
-        text = "<unprintable>"
-    if len(text) > limit:
-        text = text[:limit] + " ..."
-    return _UNPRINTABLE.sub("\ufffd", text)
 
 
 def header_problem(header) -> str | None:
@@ -71,7 +57,8 @@ def encode_arrays(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def _npy_header(raw: bytes) -> tuple[tuple[int, ...], np.dtype, bool, int]:
-    """(shape, dtype, Fortran order, header length) of one ``.npy`` member, parsed without numpy's reader. Raises ValueError."""
+    """(shape, dtype, Fortran order, header length) of one ``.npy`` member, parsed without numpy's reader.
+    Raises ValueError."""
     if raw[:6] != b"\x93NUMPY" or len(raw) < 10:
         raise ValueError("not a .npy array")
     major = raw[6]

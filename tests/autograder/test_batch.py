@@ -2,12 +2,11 @@
 import shutil
 
 import pytest
+from autograder_helpers import TEST_LIMITS, example_cells, notebook_with
+from fixtures import examples_dir
 
 from autograder.assignments import release_notebook
-from fixtures import examples_dir
 from autograder.batch import csv_text, find_submissions, grade_batch, result_path
-
-from autograder_helpers import TEST_LIMITS, example_cells, notebook_with
 
 SMALL = ("perfect", "one_bug", "hostile_os_exit", "wrong")
 

@@ -12,6 +12,7 @@ from autograder.batch import csv_text, find_submissions
 from autograder.grade import grade_notebook
 from autograder.reference import cache_key, reference_outputs
 from autograder.sandbox import Sandbox
+from autograder.sandbox_host import grader_host
 from autograder.sandbox.parent import ChildRun, Limits
 from autograder.sandbox.observe import _why
 
@@ -45,7 +46,7 @@ def test_a_busy_machine_gives_the_same_grades(assignment, tmp_path):
     for name in EXAMPLES:
         shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
     reference, context = reference_outputs(assignment), assignment.make_context("cpu")
-    with Sandbox(0, threads=LIMITS.threads) as sandbox:
+    with Sandbox(0, threads=LIMITS.threads, host=grader_host()) as sandbox:
         sandbox.warm_up(assignment.id)
         quiet, results = _grade(folder, assignment, reference, context, sandbox)
         assert results["slow_perfect"].total == results["slow_perfect"].max

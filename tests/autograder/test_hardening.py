@@ -28,6 +28,7 @@ from autograder.grade import grade_notebook, verify_all
 from autograder.images import coarse, figure_pngs
 from autograder.sandbox import (SANDBOX_UIDS, GraderError, Limits, Observation, Sandbox, enforcement, given_uids,
                                 observe, processes_of, size_problem)
+from autograder.sandbox_host import grader_host
 from autograder.sandbox import cgroups
 
 from autograder_helpers import needs_namespaces
@@ -38,7 +39,7 @@ LIMITS = Limits(timeout_s=12, memory_mb=1536, threads=1)
 @pytest.fixture(scope="module")
 def warm(assignment):
     """One sandbox (its launcher warm after the first run) for the sandboxed tests of this module."""
-    with Sandbox() as sandbox:
+    with Sandbox(host=grader_host()) as sandbox:
         yield sandbox
     assert processes_of(given_uids()) == [], "a process of a sandbox uid outlived the module's sandbox"
 

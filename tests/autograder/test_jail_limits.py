@@ -7,6 +7,7 @@ import pytest
 
 from autograder.extract import Cell
 from autograder.sandbox import Sandbox, isolation, observe
+from autograder.sandbox_host import grader_host
 from autograder.sandbox.cgroups import probe
 
 from autograder_helpers import TEST_LIMITS
@@ -63,7 +64,7 @@ def levels():
 
 @pytest.mark.parametrize("level", levels())
 def test_no_limit_can_be_raised_from_inside(assignment, level):
-    with Sandbox(level=level) as sandbox:
+    with Sandbox(level=level, host=grader_host()) as sandbox:
         obs = observe([Cell("compute_saliency_maps", RAISE_EVERYTHING, 0)], assignment, TEST_LIMITS, "cpu", sandbox)
     line = next((l for l in obs.output_tail.splitlines() if l.startswith("LIMITS")), None)
     assert line is not None, obs.output_tail[-3000:]

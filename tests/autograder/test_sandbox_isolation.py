@@ -9,6 +9,7 @@ from autograder.extract import Cell
 from autograder.sandbox import observe
 from autograder.reference import cache_dir
 from autograder.sandbox import Sandbox, isolation
+from autograder.sandbox_host import grader_host
 
 from autograder_helpers import TEST_LIMITS, needs_namespaces
 
@@ -43,7 +44,7 @@ def spy(assignment, level):
     writes = {"write_hwlib": str(repo_root() / "hwlib" / "__init__.py"),
               "write_autograder": str(repo_root() / "autograder" / "grade.py")}
     cell = Cell("compute_saliency_maps", SPY.format(targets=targets, writes=writes), 0)
-    with Sandbox(level=level) as sandbox:
+    with Sandbox(level=level, host=grader_host()) as sandbox:
         obs = observe([cell], assignment, TEST_LIMITS, "cpu", sandbox)
     line = next(l for l in obs.output_tail.splitlines() if l.startswith("SPY"))
     return json.loads(line[3:]), targets
@@ -97,7 +98,7 @@ def test_without_namespaces_grading_still_works_and_scores_the_same(assignment):
 
     reference, context = reference_outputs(assignment), assignment.make_context("cpu")
     totals = {}
-    with Sandbox(level="none") as sandbox:
+    with Sandbox(level="none", host=grader_host()) as sandbox:
         for name in ("perfect", "one_bug", "wrong"):
             result, _ = grade_notebook(examples_dir(assignment) / f"{name}.ipynb", name, assignment, reference,
                                        context, cache_key(assignment), TEST_LIMITS, "cpu", sandbox)

@@ -1,0 +1,38 @@
+"""What the grader gives the sandbox (:class:`autograder.sandbox.Host`): the paths the jailed child may read and
+the registry lookup. The sandbox imports neither the registry nor the student package; this module (grading side)
+names them.
+
+Bound read-only into the jail: the student package ``hwlib`` and its weights (``hwlib.data``), and the grader's
+own files the child runs: ``autograder``'s top level (never the nbgrader config), ``checks/`` and ``sandbox/``
+(never ``examples/`` or the gradebook).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from .sandbox import Host
+
+NOT_IN_SANDBOX = ("nbgrader_config.py",)
+REGISTRY = "autograder.assignments:load_assignment"
+
+
+def _package_files(package_dir: Path) -> list[str]:
+    """The autograder's own Python files the child needs: the package's top level, ``checks/`` (with its
+    sub-packages) and ``sandbox/``."""
+    files = [p for p in sorted(package_dir.glob("*.py")) if p.name not in NOT_IN_SANDBOX]
+    files += sorted((package_dir / "checks").rglob("*.py")) + sorted((package_dir / "sandbox").glob("*.py"))
+    return [str(p) for p in files]
+
+
+@functools.lru_cache(maxsize=1)
+def grader_host() -> Host:
+    """This grader's :class:`~autograder.sandbox.Host` (computed once per process)."""
+    import hwlib
+    from hwlib._paths import data_dir
+
+    package = Path(__file__).resolve().parent
+    hwlib_dir = Path(hwlib.__file__).resolve().parent
+    import_paths = tuple(sorted({str(package.parent), str(hwlib_dir.parent)}))
+    binds = (str(hwlib_dir), str(data_dir().resolve()), *_package_files(package))
+    return Host(import_paths=import_paths, binds=binds, registry=REGISTRY, preload=("hwlib",))
