@@ -27,9 +27,19 @@ CJK_FONT_FILE = "NotoSansTC-Regular.otf"
 FONT_URL_VARIABLE = "HWLIB_CJK_FONT_URL"
 
 
-@functools.lru_cache(maxsize=64)
 def _charmap(path: str) -> frozenset[int]:
-    """The code points a font file has glyphs for (empty when the file cannot be read)."""
+    """The code points a font file has glyphs for (empty when the file cannot be read). Remembered per file
+    *version* (path, size, modification time): a file replaced at the same path - a corrupt cached font removed and
+    downloaded again in the same kernel - is read anew, never judged by what the old bytes held."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return frozenset()
+    return _charmap_of_version(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _charmap_of_version(path: str, size: int, mtime_ns: int) -> frozenset[int]:
     from matplotlib.ft2font import FT2Font
 
     try:

@@ -303,6 +303,18 @@ def test_the_cjk_font_downloads_as_an_opentype_font(server, empty_cache):
     assert hwlib.fonts.font_covers(path, "蘋果")
 
 
+def test_a_corrupt_cached_font_is_downloaded_anew_in_the_same_kernel(server, empty_cache):
+    """The font check remembered what a path held: after a corrupt cached font was removed ("run again"), the good
+    download at the same path was judged by the old bytes and removed again, for as long as the kernel lived."""
+    server.files["NotoSansTC-Regular.otf"] = built("cjk_font")
+    empty_cache.mkdir(parents=True)
+    (empty_cache / "NotoSansTC-Regular.otf").write_bytes(b"not a font " * 100)
+    with pytest.raises(hwlib.OfflineError, match="cannot draw Chinese characters and was removed"):
+        hwlib.fetch_cjk_font()
+    path = hwlib.fetch_cjk_font()                                   # "run again", in the same process
+    assert hwlib.fonts.font_covers(path, "蘋果") and server.gets("NotoSansTC-Regular.otf") == 1
+
+
 def test_readme_says_what_online_mode_downloads_and_what_an_instructor_configures():
     from pathlib import Path
 

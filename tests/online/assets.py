@@ -256,8 +256,27 @@ def food_hw3_zip() -> bytes:
     return _zip(entries)
 
 
+def build_fingerprint() -> str:
+    """A hash of everything the built assets are made from (this module, the offline weights it copies, the
+    drawing code, the texts whose characters the BERT vocabulary and the font must hold): a build made from
+    other inputs is stale and is built again."""
+    from hwlib._paths import data_dir
+    from hwlib.datasets import food_render, sentences
+    from hwlib.models.food import OFFLINE_WEIGHTS as FOOD_WEIGHTS
+    from hwlib.models.squeezenet import OFFLINE_WEIGHTS as SQUEEZENET_WEIGHTS
+
+    root = Path(__file__).resolve().parents[2]
+    inputs = [Path(__file__), data_dir() / SQUEEZENET_WEIGHTS, data_dir() / FOOD_WEIGHTS, Path(food_render.__file__),
+              Path(sentences.__file__), root / "solutions" / "05_bert_embeddings" / "bert_embeddings.ipynb"]
+    digest = hashlib.sha256()
+    for path in inputs:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def build(folder: Path) -> dict[str, Path]:
-    """Write every asset into ``folder`` under its server path (built once; an existing build is reused) and a
+    """Write every asset into ``folder`` under its server path (built once; an existing build of the same inputs,
+    :func:`build_fingerprint`, is reused) and a
     ``checksums.json`` (``{cache filename: sha256}`` for ``$HWLIB_CHECKSUMS``). Returns ``{server path: file}``."""
     from hwlib.fonts import CJK_FONT_FILE
     from hwlib.models.bert import ONLINE_FILES, ONLINE_NAME
@@ -266,8 +285,11 @@ def build(folder: Path) -> dict[str, Path]:
 
     folder = Path(folder)
     done = folder / "built.json"
+    fingerprint = build_fingerprint()
     if done.is_file():
-        return {name: folder / name for name in json.loads(done.read_text())}
+        record = json.loads(done.read_text())
+        if isinstance(record, dict) and record.get("fingerprint") == fingerprint:
+            return {name: folder / name for name in record["files"]}
     files = {ONLINE_WEIGHTS_FILE: squeezenet_weights, GOOGLENET_FILE: googlenet_weights,
              "imagenet_val_25.npz": imagenet_val_25, CJK_FONT_FILE: cjk_font, FOOD_CHECKPOINT: food_checkpoint,
              FOOD_HW9_ZIP: food_hw9_zip, FOOD_HW3_ZIP: food_hw3_zip}
@@ -284,7 +306,7 @@ def build(folder: Path) -> dict[str, Path]:
         written[name] = path
     checksums = {name: hashlib.sha256(content).hexdigest() for name, content in data.items()}
     (folder / "checksums.json").write_text(json.dumps(checksums, indent=1))
-    done.write_text(json.dumps(sorted(written)))
+    done.write_text(json.dumps({"fingerprint": fingerprint, "files": sorted(written)}))
     return written
 
 
