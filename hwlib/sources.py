@@ -289,11 +289,26 @@ def resolve_source(source: str | None = None, assets: tuple[tuple[str, str], ...
     return "offline"
 
 
+#: HTTP statuses a server may give a HEAD request for a file it serves by GET (a presigned URL signed for GET, a
+#: server without HEAD): the file is then asked for its first byte instead.
+HEAD_REFUSED = (403, 405, 501)
+
+
 def unreachable(url: str, timeout: float = 5.0) -> str | None:
-    """``None`` when a HEAD request for ``url`` succeeds, else why not (one short phrase)."""
+    """``None`` when ``url`` answers (a HEAD request, or - when the server refuses HEAD - a GET of its first byte),
+    else why not (one short phrase)."""
+    errors = (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError)
     try:
-        request = urllib.request.Request(url, method="HEAD")
-        with urllib.request.urlopen(request, timeout=timeout):
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
             return None
-    except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException, ValueError) as err:
+    except urllib.error.HTTPError as err:
+        if err.code not in HEAD_REFUSED:
+            return str(err)
+        refused = err
+    except errors as err:
         return str(err)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=0-0"}), timeout=timeout):
+            return None
+    except errors as err:
+        return f"{err} (HEAD: {refused})"

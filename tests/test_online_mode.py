@@ -221,6 +221,17 @@ def test_the_hw9_checkpoint_dict_loads_and_a_web_page_for_it_is_never_cached(foo
     assert loaded.model(torch.rand(1, 3, 128, 128)).shape == (1, 11)
 
 
+def test_auto_goes_online_when_a_server_refuses_head_requests(food_server, empty_cache, monkeypatch, capsys):
+    """A URL signed for GET only (a presigned S3 link: 403 to HEAD) or a server without HEAD still serves the file:
+    "auto" asks for its first byte instead of falling back to offline."""
+    monkeypatch.setenv("HWLIB_FOOD11", f"{food_server.url}/{assets.FOOD_HW9_ZIP}")
+    food_server.no_head.update({assets.FOOD_CHECKPOINT, assets.FOOD_HW9_ZIP, SAMPLES})
+    assert hwlib.resolve_food_source("auto") == "online"
+    assert hwlib.resolve_source("auto", assets=hwlib.NETWORK_VISUALIZATION_ASSETS[1:]) == "online"
+    assert "offline" not in capsys.readouterr().out
+    assert sources.unreachable(f"{food_server.url}/no-such-file") is not None
+
+
 def test_auto_food_source_says_offline_in_one_line_when_the_instructor_urls_do_not_answer(monkeypatch, empty_cache,
                                                                                          capsys):
     monkeypatch.delenv("HWLIB_NO_NETWORK")

@@ -9,12 +9,14 @@ from pathlib import Path
 
 class AssetServer:
     """``files[name]`` (bytes or a path) at ``/name``; ``truncate`` names files sent with a too-large
-    Content-Length; ``html`` names files answered by a web page (what a sharing link sends for a large file)."""
+    Content-Length; ``html`` names files answered by a web page (what a sharing link sends for a large file);
+    ``no_head`` names files whose HEAD requests are refused with 403 (a presigned URL signed for GET only)."""
 
     def __init__(self, files: dict | None = None):
         self.files: dict[str, bytes | Path] = dict(files or {})
         self.truncate: set[str] = set()
         self.html: set[str] = set()
+        self.no_head: set[str] = set()
         self.requests: list[str] = []
         server = self
 
@@ -28,6 +30,9 @@ class AssetServer:
                 data = server.data(name)
                 if data is None:
                     self.send_error(404)
+                    return
+                if not body and name in server.no_head:
+                    self.send_error(403)
                     return
                 self.send_response(200)
                 html = name in server.html
