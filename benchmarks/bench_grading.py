@@ -1,9 +1,19 @@
-"""Fast grader vs ``nbgrader autograde`` on the same submissions of one notebook, side by side in one run.
+"""Fast grader vs ``nbgrader autograde`` on the same submissions of one notebook, side by side in one run; and the
+fast grader's fixed start-up and steady state for every notebook.
 
     python benchmarks/bench_grading.py                # the first registered notebook; 2 copies each of
                                                       # perfect / one_bug / wrong = 6 submissions
     python benchmarks/bench_grading.py --assignment ID
     python benchmarks/bench_grading.py --copies 4 --quick
+    python benchmarks/bench_grading.py --startup      # every notebook: start-up and steady state (no nbgrader)
+
+``--startup`` grades perfect / one_bug / wrong / perfect (``--workers 1``) in a fresh process per notebook, as
+``python -m autograder grade`` does, and reads the times off the batch's log: *start-up* is from the process's
+start to the batch's header line (imports, reference outputs computed in their trusted process and self-checked,
+the context built; the sandbox's launcher warms up meanwhile), *first* is the first submission (it may wait for
+the launcher), *steady* the mean of the others. Each notebook runs twice: without a trusted state folder (the
+default: the reference is computed in every grader process) and with ``$AUTOGRADER_STATE`` set, its cache already
+filled (the reference reused from the verified cache).
 
 Both graders run sequentially (``--workers 1`` for ours; nbgrader has no parallelism) in a throw-away nbgrader
 course, offline, on the CPU, with the reference outputs computed beforehand (both use the same cache). Prints
@@ -69,14 +79,80 @@ def timed_batch(submissions, assignment, out: Path) -> tuple[float, list]:
     return time.perf_counter() - start, results
 
 
+#: run in a fresh interpreter by :func:`startup_times`: grade ``argv[1:]`` and print each log line with its time
+#: since the interpreter started.
+_MEASURE = """
+import sys, time
+start = time.perf_counter()
+from pathlib import Path
+from autograder.assignments import load_assignment
+from autograder.batch import find_submissions, grade_batch
+from autograder.sandbox import Limits
+assignment, out, paths = load_assignment(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+def log(line):
+    print(f"{time.perf_counter() - start:.3f} {line}", flush=True)
+grade_batch(find_submissions(paths, assignment), assignment, out / "grades.csv", out / "fb", workers=1,
+            limits=Limits(timeout_s=120, memory_mb=4096, threads=1), device="cpu", force=True, log=log)
+"""
+
+
+def startup_times(assignment, tmp: Path, env: dict[str, str]) -> tuple[float, float, float]:
+    """(start-up, first submission, steady state per submission) of one fresh grader process (see the module
+    docstring)."""
+    from autograder.instructor import fixtures
+
+    examples_dir = fixtures().examples_dir
+    folder = tmp / f"in-{assignment.id}"
+    folder.mkdir(exist_ok=True)
+    for name, example in (("a", "perfect"), ("b", "one_bug"), ("c", "wrong"), ("d", "perfect")):
+        shutil.copy(examples_dir(assignment) / f"{example}.ipynb", folder / f"{name}.ipynb")
+    out = subprocess.run([sys.executable, "-c", _MEASURE, assignment.id, str(tmp / "out"), str(folder)],
+                         env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise SystemExit(f"grading {assignment.id} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+    times = [(float(t), line) for t, _, line in (row.partition(" ") for row in out.stdout.splitlines())
+             if t.replace(".", "").isdigit()]
+    header = next(t for t, line in times if "submission(s)" in line)
+    done = [t for t, line in times if line.startswith("  ")]
+    return header, done[0] - header, (done[-1] - done[0]) / (len(done) - 1)
+
+
+def startup_main(assignments: list) -> int:
+    from autograder.sandbox import isolation
+
+    base = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "AUTOGRADER_PROGRESS": "0"}
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+        for assignment in assignments:
+            fresh = startup_times(assignment, Path(tmp), {**base, "AUTOGRADER_CACHE": f"{tmp}/none"})
+            state = {**base, "AUTOGRADER_CACHE": f"{tmp}/cache", "AUTOGRADER_STATE": f"{tmp}/state"}
+            startup_times(assignment, Path(tmp), state)   # fills the trusted cache
+            cached = startup_times(assignment, Path(tmp), state)
+            rows.append((assignment.id, fresh, cached))
+            print(f"{assignment.id}: done", file=sys.stderr, flush=True)
+    print(f"fast grader, one fresh process per run, --workers 1, CPU, isolation: {isolation()}, "
+          f"{os.cpu_count()} cores (seconds)")
+    print(f"{'notebook':<26} {'start-up':>9} {'first':>6} {'steady':>7}   {'start-up, cached reference':>27} "
+          f"{'first':>6} {'steady':>7}")
+    for name, (s1, f1, d1), (s2, f2, d2) in rows:
+        print(f"{name:<26} {s1:>9.2f} {f1:>6.2f} {d1:>7.2f}   {s2:>27.2f} {f2:>6.2f} {d2:>7.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from autograder.assignments import CHECK_MODULES, load_assignment
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignment", default=next(iter(CHECK_MODULES)), choices=list(CHECK_MODULES))
+    parser.add_argument("--assignment", default=None, choices=list(CHECK_MODULES),
+                        help="the notebook (default: the first registered one; with --startup: every one)")
     parser.add_argument("--copies", type=int, default=2, help="copies of each example submission (default 2)")
     parser.add_argument("--quick", action="store_true", help="HWLIB_QUICK=1 for nbgrader (smaller demo loops)")
+    parser.add_argument("--startup", action="store_true",
+                        help="only the fast grader's start-up and steady state, for every notebook (or --assignment)")
     args = parser.parse_args(argv)
+    if args.startup:
+        return startup_main([load_assignment(a) for a in ([args.assignment] if args.assignment else CHECK_MODULES)])
+    args.assignment = args.assignment or next(iter(CHECK_MODULES))
 
     from autograder.batch import find_submissions
     from autograder.reference import reference_outputs
