@@ -41,7 +41,7 @@ from typing import Iterator, Protocol
 from .check import Assignment
 from .grade import SubmissionResult, grade_notebook, submission_sha256, verify_all, zero_result
 from .progress import Progress
-from .reference import cache_key, forget_digests, reference_outputs
+from .reference import forget_digests, reference_outputs
 from .sandbox import GraderError, Limits, Observation, Sandbox, enforcement, isolation
 from .sandbox_host import grader_host
 
@@ -211,10 +211,12 @@ def csv_text(results: list[SubmissionResult], assignment: Assignment) -> str:
     return out.getvalue()
 
 
-def trusted_reference(assignment: Assignment, context) -> dict:
-    """The reference outputs, self-checked: a reference (from the cache) that fails its own checks is dropped and
-    computed again once, so a poisoned cache costs a recomputation, never the batch."""
-    reference = reference_outputs(assignment, store=True)
+def trusted_reference(assignment: Assignment, context, reference: dict | None = None) -> dict:
+    """The reference outputs (``reference``, when the caller already has them from ``reference_outputs``),
+    self-checked: a reference (from the cache) that fails its own checks is dropped and computed again once, so a
+    poisoned cache costs a recomputation, never the batch."""
+    if reference is None:
+        reference = reference_outputs(assignment, store=True)
     try:
         self_check(assignment, reference, context)
     except RuntimeError:
@@ -333,6 +335,16 @@ class Executor(Protocol):
 # The lifecycle
 # ---------------------------------------------------------------------------------------------------------------
 
+def _context_and_reference(assignment: Assignment) -> tuple:
+    """(context, self-checked reference outputs): the reference's trusted process starts first and runs while this
+    process imports and builds the context, so the two overlap on separate cores."""
+    with ThreadPoolExecutor(max_workers=1) as early:
+        pending = early.submit(reference_outputs, assignment, store=True)
+        context = assignment.make_context("cpu")
+        reference = pending.result()
+    return context, trusted_reference(assignment, context, reference)
+
+
 def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path,
               executor: Executor, force: bool = False, log=print, progress: bool | None = None,
               device: str = "cpu") -> list[SubmissionResult]:
@@ -340,6 +352,8 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
     date, compute and self-check the reference once, write each outcome's page and then (graded only) its result,
     and the CSV from one result per student. Returns them sorted by student (``graded=False`` for those the grader
     failed on)."""
+    from .reference import cache_key  # looked up at call time (tests pin it)
+
     feedback, out_csv = Path(feedback), Path(out_csv)
     key = cache_key(assignment)
     done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
@@ -347,8 +361,7 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
     executor.open(assignment, todo)   # sandboxes and workers start while the reference is computed here
     try:
         readable = [s for s in todo if s.problem is None]
-        context = assignment.make_context("cpu") if readable else None   # nothing to verify: no reference either
-        reference = trusted_reference(assignment, context) if readable else {}
+        context, reference = _context_and_reference(assignment) if readable else (None, {})   # nothing to verify
         described, weak = executor.describe()
     except BaseException:
         executor.close()
