@@ -8,7 +8,8 @@
    of the bad bytes and no partial file, and once the server serves the good file again the asset loads from the
    same cache.
 
-    python -m tests.online.run_course [--only 02_network_visualization ...] [--no-corrupt] [--no-down]
+    python -m tests.online.run_course [--only 02_network_visualization ...] [--no-corrupt] [--no-down] [--no-online]
+                                      [--corrupt-only imagenet_val_25.npz ...]
 
 Prints one line per run and a table; exits 1 when any run fails. Runs on the CPU; takes tens of minutes.
 """
@@ -33,7 +34,9 @@ NOTEBOOK_ASSETS = {
     "01_gradient_ascent": ["mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz",
                            "mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"],
     "02_network_visualization": ["squeezenet1_1-b8a52dc0.pth", "imagenet_val_25.npz"],
-    "03_adversarial_examples": ["googlenet-1378be20.pth", "imagenet_val_25.npz"],
+    "03_adversarial_examples": ["googlenet-1378be20.pth", "imagenet_val_25.npz", "mnist/train-images-idx3-ubyte.gz",
+                                "mnist/train-labels-idx1-ubyte.gz", "mnist/t10k-images-idx3-ubyte.gz",
+                                "mnist/t10k-labels-idx1-ubyte.gz"],
     "04_cnn_explanation": [assets.FOOD_CHECKPOINT, assets.FOOD_HW9_ZIP],
     "05_bert_embeddings": ["bert-base-chinese.config.json", "bert-base-chinese.vocab.txt",
                            "bert-base-chinese.tokenizer_config.json", "bert-base-chinese.model.safetensors",
@@ -102,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-corrupt", action="store_true", help="skip the corrupted-asset runs")
     parser.add_argument("--no-down", action="store_true", help="skip the server-down runs")
     parser.add_argument("--no-online", action="store_true", help="skip the online runs")
+    parser.add_argument("--corrupt-only", nargs="*", metavar="ASSET",
+                        help="corrupt only these assets (server paths, e.g. imagenet_val_25.npz; default: all)")
     parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "hwlib_online_course"),
                         help="folder for the built assets and the caches")
     args = parser.parse_args(argv)
@@ -153,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_corrupt:
                 continue
             for name in NOTEBOOK_ASSETS[assignment_id]:
-                if name in corrupted_once:
+                if name in corrupted_once or (args.corrupt_only and name not in args.corrupt_only):
                     continue
                 corrupted_once.add(name)
                 how, bad = corruptions(name, server.data(name))
