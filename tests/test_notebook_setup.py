@@ -1,5 +1,7 @@
 """hwlib.setup_notebook and the course-wide first cells: one call, one status line, and a Colab runtime without
 hwlib installs it from the course's pip spec."""
+from pathlib import Path
+
 import nbformat
 import pytest
 import torch
@@ -109,3 +111,18 @@ def test_photo_grids_are_shown_as_jpeg_and_other_figures_as_png_at_100_dpi(tmp_p
     assert "dpi 100" in printed_text(nb)
     with pytest.raises(ValueError, match="dpi: expected at least 100"):
         hwlib.setup_notebook("offline", dpi=72, verbose=False)
+
+
+PRINTED = sorted((Path(__file__).parent / "fixtures" / "printed").glob("*.txt"))
+
+
+@pytest.mark.parametrize("printout", PRINTED, ids=lambda p: p.stem)
+def test_claim_tables_hold_on_recorded_printouts(printout):
+    """Each notebook's claim table (check_demo in tests/fixtures/<topic>.py) on what its solution printed offline in
+    quick and in full mode (tests/fixtures/printed/<id>_<mode>.txt, recorded from benchmarks/notebook_claims.py runs;
+    refresh them when a notebook's printed lines change). The suite executes quick mode itself (test_notebooks)."""
+    from fixtures import examples_for
+
+    assignment_id, mode = printout.stem.rsplit("_", 1)
+    assert mode in ("quick", "full")
+    examples_for(assignment_id).check_demo(printout.read_text())
