@@ -101,9 +101,10 @@ def _replace(reference, probe, key, value):
     return student
 
 
-OUTPUT_KEYS = {"saliency": ["saliency"], "smooth_zero_noise": ["smooth"], "smooth_statistics": ["draw0", "draw1"],
-               "filter": ["activations", "visualizations", "visualizations_other"], "filter_batchnorm": ["activations"],
-               "integrated_gradients": ["attributions"], "ig_completeness": ["attributions"]}
+OUTPUT_KEYS = {"saliency": ["saliency", "saliency_small"], "smooth_zero_noise": ["smooth"], "smooth_statistics": ["maps"],
+               "filter": ["activations", "visualizations", "visualizations_other", "ascent"],
+               "filter_batchnorm": ["activations"], "integrated_gradients": ["attributions", "batched", "small"],
+               "ig_completeness": ["attributions"]}
 
 
 @pytest.mark.parametrize("bad", ["nan", "inf", "huge", "half"])
@@ -152,17 +153,49 @@ def test_saliency_normalisation_is_its_own_check(reference, ctx):
                                                        reference["saliency"]["saliency"] * 0.9), reference, ctx).passed
 
 
-def test_smooth_grad_statistics_need_fresh_noise_and_the_right_level(reference, ctx):
-    same = dict(reference["smooth_statistics"], draw1=reference["smooth_statistics"]["draw0"])
-    assert verdict("smooth_grad_statistics", same, reference, ctx).passed      # one draw is a fair draw
-    flat = np.zeros_like(reference["smooth_statistics"]["draw0"])
-    flat[:, 32:96, 32:96] = 1.0
-    student = dict(reference["smooth_statistics"], draw0=flat, draw1=flat)
-    result = verdict("smooth_grad_statistics", student, reference, ctx)
-    assert not result.passed and "same map" in result.message
-    student = dict(reference["smooth_statistics"], draw0=flat, draw1=np.roll(flat, 9, axis=2))
-    result = verdict("smooth_grad_statistics", student, reference, ctx)
+def test_smooth_grad_statistics_need_the_copies_the_noise_and_the_spread(reference, ctx):
+    stats = reference["smooth_statistics"]
+    same = dict(stats, maps=np.repeat(stats["maps"][:1], len(stats["maps"]), axis=0))
+    result = verdict("smooth_grad_statistics", same, reference, ctx)
+    assert not result.passed and "spread" in result.message          # the same map on every call
+    copies = stats["copies"].copy()
+    copies[1] -= 1
+    result = verdict("smooth_grad_statistics", dict(stats, copies=copies), reference, ctx)
+    assert not result.passed and "epoch = 40" in result.message and "39 noisy copies" in result.message
+    result = verdict("smooth_grad_statistics", dict(stats, noise_std=stats["noise_std"] * 1.2), reference, ctx)
     assert not result.passed and "standard deviation" in result.message
+    unnormalised = dict(stats, maps=stats["maps"] * 0.5 + 0.1)
+    result = verdict("smooth_grad_statistics", unnormalised, reference, ctx)
+    assert not result.passed and "from 0 to 1" in result.message
+
+
+def test_filter_hooks_must_go_when_the_model_raises(reference, ctx):
+    student = _replace(reference, "filter", "hooks_left_after_error", np.asarray(1))
+    result = verdict("filter_hooks_removed", student, reference, ctx)
+    assert not result.passed and "finally" in result.message
+
+
+def test_filter_ascent_from_given_noise_must_match(reference, ctx):
+    ascent = reference["filter"]["ascent"]
+    start = torch.rand(ascent.shape, generator=torch.Generator().manual_seed(0)).numpy()
+    result = verdict("filter_visualization_raises", _replace(reference, "filter", "ascent", start), reference, ctx)
+    assert not result.passed and "Adam" in result.message
+
+
+def test_filter_visualization_that_is_its_start_noise_is_not_from_noise(reference, ctx):
+    """The generic noise_output attack returns torch.rand under seed 0, the probe's own start noise."""
+    shape = reference["filter"]["visualizations"].shape
+    noise = torch.rand(shape, generator=torch.Generator().manual_seed(cp.FILTER_SEED)).numpy()
+    student = dict(reference["filter"], visualizations=noise, visualizations_other=noise)
+    result = verdict("filter_visualization_from_noise", student, reference, ctx)
+    assert not result.passed and "starting noise" in result.message
+
+
+def test_integrated_gradients_must_not_depend_on_the_batch_size(reference, ctx):
+    ig = reference["integrated_gradients"]
+    result = verdict("ig_reference", _replace(reference, "integrated_gradients", "batched", ig["batched"] * 0.9),
+                     reference, ctx)
+    assert not result.passed and "batch_size=3" in result.message
 
 
 def test_unnormalised_zero_noise_smooth_grad_gets_a_hint(reference, ctx):
@@ -225,33 +258,44 @@ def test_integrated_gradients_equal_captums_riemann_sums(solution, ctx):
     torch.testing.assert_close(ours - endpoints, left, rtol=1e-5, atol=1e-5 * float(left.abs().max()))
 
 
-def test_smooth_grad_agrees_with_captums_noise_tunnel_in_expectation(solution, ctx, reference):
-    """Captum's NoiseTunnel(Saliency) with an absolute stdev sigma = multiplier * range, on the loss: the same
-    expectation (judged like the grader: block means, relative to the distance of two independent draws)."""
+def test_smooth_grad_agrees_with_captums_noise_tunnel_in_distribution(solution, ctx):
+    """Captum's NoiseTunnel(Saliency) with an absolute stdev sigma = multiplier * range, on the loss, behind the same
+    spy as the probe: the same number of copies, the same noise and the same distribution of maps as the solution
+    (judged by the grader's own verdict); Captum with HW9's noise level fails it."""
     from captum.attr import NoiseTunnel, Saliency
 
-    model = ctx.fresh_model()
-    x, y = ctx.smooth_stats_image(), ctx.y[cp.SMOOTH_STATS_IMAGE]
-    sigma = cp.SMOOTH_STATS_MULTIPLIER * float(x.max() - x.min())
-    tunnel = NoiseTunnel(Saliency(lambda z: -F.log_softmax(model(z), dim=1)))
+    x = ctx.smooth_spy_image()
 
-    def captum_draw(seed, stdev=sigma):
-        torch.manual_seed(seed)
-        maps = tunnel.attribute(x[None], nt_type="smoothgrad", nt_samples=cp.SMOOTH_STATS_SAMPLES, stdevs=stdev,
-                                target=int(y), abs=True)[0]
-        return ((maps - maps.min()) / (maps.max() - maps.min())).numpy()
+    def captum_with(stdev=None):
+        def fn(x, y, model, epoch, multiplier):   # model: the probe's spy, so Captum's noisy copies are recorded
+            tunnel = NoiseTunnel(Saliency(lambda z: -F.log_softmax(model(z), dim=1)))
+            sigma = multiplier * float(x.max() - x.min()) if stdev is None else stdev
+            maps = tunnel.attribute(x[None], nt_type="smoothgrad", nt_samples=epoch, stdevs=sigma, target=int(y),
+                                    abs=True)[0]
+            return (maps - maps.min()) / (maps.max() - maps.min())
+        return fn
 
-    captum = {"draw0": captum_draw(11), "draw1": captum_draw(12)}
-    ours = {}
-    for k, seed in enumerate((21, 22)):
-        torch.manual_seed(seed)
-        ours[f"draw{k}"] = solution["smooth_grad"](x, y, model, cp.SMOOTH_STATS_SAMPLES, cp.SMOOTH_STATS_MULTIPLIER).numpy()
+    ours = cp._smooth_spy_probe(solution["smooth_grad"], ctx)
+    theirs = cp._smooth_spy_probe(captum_with(), ctx)
     c = check("smooth_grad_statistics")
-    assert c.verify(captum, ours, ctx, c.tolerance).passed
-    # ... and Captum with HW9's noise level does not.
-    hw9_sigma = (cp.SMOOTH_STATS_MULTIPLIER / float(x.max() - x.min())) ** 2
-    hw9 = {"draw0": captum_draw(13, hw9_sigma), "draw1": captum_draw(14, hw9_sigma)}
-    assert not c.verify(hw9, ours, ctx, c.tolerance).passed
+    result = c.verify(theirs, ours, ctx, c.tolerance)
+    assert result.passed, result.message
+    hw9_sigma = (cp.SMOOTH_SPY_MULTIPLIER / float(x.max() - x.min())) ** 2
+    result = c.verify(cp._smooth_spy_probe(captum_with(hw9_sigma), ctx), ours, ctx, c.tolerance)
+    assert not result.passed and "sigma" in result.message
+
+
+def test_smooth_grad_without_noise_fails_statistics(solution, ctx):
+    """No noise at all, one random hot pixel per call (so that two calls differ): the yardstick is the stated noise,
+    not the student's own draws."""
+    def no_noise(x, y, model, epoch, multiplier):
+        smooth = solution["smooth_grad"](x, y, model, epoch, 0.0)
+        smooth.view(-1)[torch.randint(smooth.numel(), ())] = 1.0
+        return smooth
+    ours = cp._smooth_spy_probe(solution["smooth_grad"], ctx)
+    c = check("smooth_grad_statistics")
+    result = c.verify(cp._smooth_spy_probe(no_noise, ctx), ours, ctx, c.tolerance)
+    assert not result.passed and "noise" in result.message
 
 
 def test_saliency_is_the_loss_gradient_of_each_image(solution, ctx):

@@ -223,7 +223,24 @@ def _fgsm_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     result = fn(x, label, model, FGSM_EPS)
     _output(out, "adversarial", result, like, "fgsm returned")
     _inputs_after(out, x, model, (result,))
+    # One channel, and a classifier unsure between many classes (a seeded linear model of the digits): there the
+    # loss of the logits and the loss of probabilities (softmax twice) move different pixels.
+    digits = ctx.on_device(ctx.digits)
+    digit_result = fn(digits, ctx.on_device(ctx.digit_y), _digit_classifier(ctx), FGSM_EPS)
+    _output(out, "digits", digit_result, digits.detach().clone(), "fgsm returned (1-channel digits)")
     return out
+
+
+def _digit_classifier(ctx: Context):
+    """A frozen linear classifier of (N, 1, 28, 28) digits with the context's seeded weights (no bias)."""
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(ctx.weights)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model.to(ctx.device).eval()
 
 
 def _targeted_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
@@ -556,6 +573,17 @@ def _verify_fgsm_direction(student, reference, ctx: Context, tol: Tolerance) -> 
     s, r = student["adversarial"], reference["adversarial"]
     figures = (_change_figure("FGSM, image 0", s, r, x),)
     match = _signed_match(s, r, x)
+    if match >= 1 - tol.rtol and reference.get("digits") is not None:
+        digits = ctx.digits.numpy()
+        problem = _attack_output(student, "digits", digits, "fgsm returned (1-channel digits)")
+        if problem:
+            return Verdict(False, problem)
+        digit_match = _signed_match(student["digits"], reference["digits"], digits)
+        if digit_match < 1 - tol.rtol:
+            return Verdict(False, f"right on the RGB photos but only {100 * digit_match:.1f}% of the pixels moved as "
+                                  "in the reference on 1-channel digits with a linear classifier unsure between "
+                                  "many classes: differentiate cross_entropy of the model's LOGITS (not of "
+                                  "softmax probabilities) and the labels, for any number of channels.", figures)
     if match >= 1 - tol.rtol:
         return Verdict(True, f"every pixel moved as in the reference ({100 * match:.2f}% identical).", figures)
     delta = np.clip(s.astype(np.float64), 0, 1) - x

@@ -12,10 +12,12 @@ import numpy as np
 from ..arrays import cosine, norm_relative_error, shape_problem
 from ..check import Assignment, Check, Figure, Tolerance, Verdict
 from .cnn_explanation_probes import (
-    ASSIGNMENT_ID, FILTER_BN_LAYER, FILTER_BN_PROBE, FILTER_ID, FILTER_IMAGES, FILTER_ITERATIONS, FILTER_LAYER,
-    FILTER_PROBE, FILTER_RAISE_SHARE, FUNCTIONS, IG_COMPLETE_IMAGE, IG_COMPLETE_PROBE, IG_COMPLETE_RTOL,
-    IG_COMPLETE_STEPS, IG_IMAGE, IG_PROBE, NOTEBOOK, PLAUSIBLE, QUESTIONS, SALIENCY_IMAGES, SALIENCY_PROBE,
-    SMOOTH_POOL, SMOOTH_RATIO, SMOOTH_STATS_PROBE, SMOOTH_ZERO_IMAGE, SMOOTH_ZERO_PROBE, Context, make_context)
+    ASSIGNMENT_ID, FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS, FILTER_ASCENT_LR, FILTER_ASCENT_RTOL, FILTER_BN_LAYER,
+    FILTER_BN_PROBE, FILTER_ID, FILTER_IMAGES, FILTER_ITERATIONS, FILTER_LAYER, FILTER_PROBE, FILTER_RAISE_SHARE,
+    FILTER_SEED, FUNCTIONS, IG_BATCH, IG_COMPLETE_IMAGE, IG_COMPLETE_PROBE, IG_COMPLETE_RTOL, IG_COMPLETE_STEPS,
+    IG_IMAGE, IG_PROBE, IG_SMALL_STEPS, NOTEBOOK, PLAUSIBLE, QUESTIONS, SALIENCY_IMAGES, SALIENCY_PROBE,
+    SMOOTH_NOISE_RTOL, SMOOTH_SHIFT, SMOOTH_SPREAD, SMOOTH_SPY_DRAWS, SMOOTH_SPY_EPOCH, SMOOTH_SPY_EPOCHS,
+    SMOOTH_SPY_MULTIPLIER, SMOOTH_STATS_PROBE, SMOOTH_ZERO_IMAGE, SMOOTH_ZERO_PROBE, Context, make_context)
 from .quiz import quiz_checks
 
 
@@ -90,7 +92,16 @@ def _verify_saliency_normalized(student, reference, ctx: Context, tol: Tolerance
     if problem:
         return Verdict(False, problem)
     s = student["saliency"].astype(np.float64)
-    low, high = s.min(axis=(1, 2)), s.max(axis=(1, 2))
+    small = student.get("saliency_small")
+    if reference.get("saliency_small") is not None:
+        problem = _usable(student, "saliency_small", reference["saliency_small"].shape,
+                          "compute_saliency_maps returned (small model)")
+        if problem:
+            return Verdict(False, problem)
+        maps = [*s.reshape(len(s), -1), *small.astype(np.float64).reshape(len(small), -1)]
+    else:
+        maps = list(s.reshape(len(s), -1))
+    low, high = np.array([m.min() for m in maps]), np.array([m.max() for m in maps])
     if np.abs(low).max() <= tol.atol and np.abs(high - 1).max() <= tol.atol:
         return Verdict(True, "every map runs from 0 to 1 (HW9's normalisation).")
     return Verdict(False, f"each map must run from 0 to 1 (HW9's normalize, one image at a time); yours have minima "
@@ -116,52 +127,63 @@ def _verify_smooth_zero(student, reference, ctx: Context, tol: Tolerance) -> Ver
                           f"{hint}", figures)
 
 
-def _blocks(maps: np.ndarray) -> np.ndarray:
-    """Means of ``SMOOTH_POOL`` x ``SMOOTH_POOL`` blocks of a ``(C, H, W)`` map, divided by their mean (float64):
-    a map's shape, without the scale that its single brightest pixel set."""
-    c, h, w = maps.shape
-    k = SMOOTH_POOL
-    blocks = maps.astype(np.float64)[:, :h // k * k, :w // k * k].reshape(c, h // k, k, w // k, k).mean(axis=(2, 4))
-    return blocks / max(float(blocks.mean()), 1e-12)
-
-
 def _verify_smooth_stats(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
-    """SmoothGrad is random: compare in expectation. Each side made two independent draws (different seeds); the
-    distance between a side's two draws measures its Monte Carlo noise, and the distance between the two sides'
-    means must stay within ``SMOOTH_RATIO`` times the distance two correct implementations have (about 1 of it).
-    Block means, divided by their mean, keep what the noise level changes (how far the map is blurred) and average
-    away pixel noise and the random brightest pixel that HW9's normalisation divides by. Measured over 5 seed pairs:
-    correct 0.86..1.16; HW9's sigma 5.0..6.0; sigma**2 5.7..8.7; the multiplier alone 5.1..6.4; divided by the
-    range 5.0..5.9.
+    """SmoothGrad is random: judged by what does not depend on one draw, with yardsticks the student does not
+    control. A spy in front of the small smooth classifier records every noisy copy (probe
+    ``_smooth_spy_probe``): (1) each call makes exactly ``epoch`` copies (epoch 1, 40 = more than one batch of 32,
+    and 6); (2) their noise has the stated standard deviation ``multiplier * (x.max() - x.min())`` (within
+    ``SMOOTH_NOISE_RTOL``, about 30000 values) and mean 0; (3) 24 maps of 6 copies each agree with the reference's 24
+    in distribution: the distance of the two mean maps in units of the standard error that the *reference's* maps
+    give (about 1 for a correct answer with another random stream, allowed ``SMOOTH_SHIFT``), and the maps' spread
+    within a factor ``SMOOTH_SPREAD`` of the reference's.
 
-    Keeps full marks: batched or per-sample noise, another random stream (np.random, per-sample ``normal_``), chunks.
-    Loses: sigma = multiplier / range (HW9), sigma**2 as the standard deviation (HW9), the multiplier alone as the
-    standard deviation (ignoring the range), no noise at all, the same noise on every call."""
-    shape = reference["draw0"].shape
-    for key in ("draw0", "draw1"):
-        problem = _usable(student, key, shape, "smooth_grad returned")
-        if problem:
-            return Verdict(False, problem)
-    s0, s1 = _blocks(student["draw0"]), _blocks(student["draw1"])
-    r0, r1 = _blocks(reference["draw0"]), _blocks(reference["draw1"])
-    # A mean of two draws is off by about |draw0 - draw1| / 2; two such means differ by the root of the sum of squares.
-    noise = float(np.sqrt(np.linalg.norm(s0 - s1) ** 2 / 4 + np.linalg.norm(r0 - r1) ** 2 / 4))
-    distance = float(np.linalg.norm((s0 + s1) / 2 - (r0 + r1) / 2))
-    ratio = distance / max(noise, 1e-12)
-    figures = (Figure("mean of two SmoothGrad draws (max over channels)",
-                      ((student["draw0"] + student["draw1"]) / 2).max(0),
-                      ((reference["draw0"] + reference["draw1"]) / 2).max(0), "heatmap"),)
-    if ratio <= SMOOTH_RATIO or distance <= tol.atol:
-        return Verdict(True, f"your SmoothGrad agrees with the reference in expectation (distance {ratio:.1f} times "
-                             "what two correct implementations differ by).", figures)
-    if np.array_equal(student["draw0"], student["draw1"]):
-        hint = "two calls with different random seeds gave the same map: draw fresh noise (torch.randn) every call."
-    else:
-        hint = ("the noise is x + N(0, sigma^2) with the standard deviation sigma = param_sigma_multiplier * "
-                "(x.max() - x.min()) (HW9 divided by the range and then squared sigma); average |gradient| over the "
-                "copies and normalise the mean to [0, 1].")
-    return Verdict(False, f"your SmoothGrad's mean is {ratio:.1f} times farther from the reference's than two correct "
-                          f"implementations are from each other (allowed {SMOOTH_RATIO:g}): {hint}", figures)
+    Keeps full marks: batched or per-sample noise, another random stream (np.random, per-sample ``normal_``), chunks,
+    ``x - sigma * noise``. Loses: sigma = multiplier / range (HW9), sigma**2 as the standard deviation (HW9), the
+    multiplier alone (ignoring the range), no noise at all (or a random pixel per call), another number of copies
+    (a loop off by one, a fixed count, the last batch not shortened), the absolute value after averaging, softmax
+    in the loss, a normalisation without ``- min`` or with ``max + min``."""
+    copies = np.asarray(student.get("copies", np.zeros(0)), dtype=np.float64).ravel()
+    epochs = (*SMOOTH_SPY_EPOCHS, *(SMOOTH_SPY_EPOCH,) * SMOOTH_SPY_DRAWS)
+    if copies.shape != (len(epochs),) or not np.isfinite(copies).all():
+        return Verdict(False, "smooth_grad did not call the model on noisy copies of x of shape (n, 3, H, W).")
+    for epoch, n in zip(epochs, copies):
+        if n != epoch:
+            return Verdict(False, f"with epoch = {epoch} the model saw {int(n)} noisy copies of x: make exactly "
+                                  f"epoch copies (in batches of batch_size, the last batch holds what is left).")
+    x = ctx.smooth_spy_image().double()
+    sigma = SMOOTH_SPY_MULTIPLIER * float(x.max() - x.min())
+    std, mean = float(np.asarray(student.get("noise_std", np.nan))), float(np.asarray(student.get("noise_mean", np.nan)))
+    if not (np.isfinite(std) and np.isfinite(mean)):
+        return Verdict(False, "the noise of your copies is not finite.")
+    if abs(std - sigma) > SMOOTH_NOISE_RTOL * sigma or abs(mean) > 0.05 * sigma:
+        return Verdict(False, f"the noise of your copies has standard deviation {std:.4f} and mean {mean:+.4f}; with "
+                              f"multiplier {SMOOTH_SPY_MULTIPLIER:g} and this image's range "
+                              f"{float(x.max() - x.min()):.3f} it must be N(0, sigma^2) with sigma = "
+                              f"param_sigma_multiplier * (x.max() - x.min()) = {sigma:.4f} (HW9 divided by the range "
+                              "and squared sigma).")
+    r = reference["maps"].astype(np.float64)
+    problem = _usable(student, "maps", r.shape, "smooth_grad returned")
+    if problem:
+        return Verdict(False, problem)
+    m = student["maps"].astype(np.float64)
+    low, high = m.min(axis=(1, 2, 3)), m.max(axis=(1, 2, 3))
+    if np.abs(low).max() > 1e-4 or np.abs(high - 1).max() > 1e-4:
+        return Verdict(False, f"each SmoothGrad map must run from 0 to 1 (normalised over the whole (3, H, W) map); "
+                              f"yours have minima {low.min():.3g}..{low.max():.3g} and maxima {high.min():.3g}.."
+                              f"{high.max():.3g}: (smooth - smooth.min()) / (smooth.max() - smooth.min()).")
+    k = len(r)
+    se = np.sqrt(2 * r.var(axis=0, ddof=1).sum() / k)
+    shift = float(np.linalg.norm(m.mean(0) - r.mean(0)) / max(se, 1e-12))
+    spread = float(np.sqrt(m.var(axis=0, ddof=1).sum() / max(r.var(axis=0, ddof=1).sum(), 1e-24)))
+    figures = (Figure(f"mean of {k} SmoothGrad maps (max over channels)", m.mean(0).max(0), r.mean(0).max(0),
+                      "heatmap"),)
+    if shift <= SMOOTH_SHIFT and 1 / SMOOTH_SPREAD <= spread <= SMOOTH_SPREAD:
+        return Verdict(True, f"your SmoothGrad agrees with the reference in distribution (mean {shift:.1f} standard "
+                             f"errors away, spread ratio {spread:.2f}).", figures)
+    hint = ("average |d cross-entropy / d x| of the copies (the absolute value before the average; the loss of "
+            "the scores, not of probabilities).")
+    return Verdict(False, f"your SmoothGrad maps are {shift:.1f} standard errors from the reference's mean (allowed "
+                          f"{SMOOTH_SHIFT:g}) with {spread:.2f} times its spread: {hint}", figures)
 
 
 def _verify_activations(layer: int):
@@ -208,8 +230,19 @@ def _verify_raises(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
                       _display(reference["visualizations"][0])),)
     needed = start + FILTER_RAISE_SHARE * (ref - start)
     if got >= needed:
-        return Verdict(True, f"your visualizations raise the filter's mean activation from about {start:.3f} (noise) "
-                             f"to {got:.3f}.", figures)
+        problem = _usable(student, "ascent", reference["ascent"].shape, "filter_visualizations (from given noise)")
+        if problem:
+            return Verdict(False, problem)
+        err = norm_relative_error(student["ascent"], reference["ascent"])
+        if err <= FILTER_ASCENT_RTOL:
+            return Verdict(True, f"your visualizations raise the filter's mean activation from about {start:.3f} "
+                                 f"(noise) to {got:.3f}, and from a given noise image your Adam steps match the "
+                                 f"reference's (difference {err:.1e}).", figures)
+        return Verdict(False, f"from the same noise image (filter {FILTER_ASCENT_ID}, iteration="
+                              f"{FILTER_ASCENT_ITERATIONS}, lr={FILTER_ASCENT_LR:g}) your visualization differs from "
+                              f"the reference's by {100 * min(err, 99.99):.1f}%: use filterid, exactly `iteration` "
+                              "steps of torch.optim.Adam([image], lr=lr), optimizer.zero_grad() before each "
+                              "backward, and the objective -activation[:, filterid].sum().")
     return Verdict(False, f"your visualizations give the filter a mean activation of {got:.3f}; noise gives about "
                           f"{start:.3f} and {FILTER_ITERATIONS} Adam steps should reach at least {needed:.3f}: "
                           "maximise the activation (minimise -activation[:, filterid].sum()) with "
@@ -231,6 +264,13 @@ def _verify_from_noise(student, reference, ctx: Context, tol: Tolerance) -> Verd
     a, b = student["visualizations"], student["visualizations_other"]
     if float(a.std()) < 1e-6:
         return Verdict(False, "your visualizations are constant images; start from noise and optimise it.")
+    import torch
+
+    start = torch.Generator().manual_seed(FILTER_SEED)
+    start = torch.rand(a.shape, generator=start).numpy()
+    if norm_relative_error(a, start) <= 1e-3:
+        return Verdict(False, "your visualizations are the starting noise itself: optimise it (Adam steps that raise "
+                              "the filter's activation).")
     x = ctx.X[FILTER_IMAGES].numpy()
     err = norm_relative_error(b, a)
     if err <= tol.rtol:
@@ -244,8 +284,13 @@ def _verify_from_noise(student, reference, ctx: Context, tol: Tolerance) -> Verd
 
 def _verify_hooks(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     left = int(np.asarray(student.get("hooks_left", -1)))
+    after_error = int(np.asarray(student.get("hooks_left_after_error", -1)))
+    if left == 0 and after_error != 0:
+        return Verdict(False, f"{after_error} hook(s) left registered on the model when it raised an error inside "
+                              "your optimisation loop: call handle.remove() in a finally: block, so that it runs "
+                              "on every way out of the function.")
     if left == 0:
-        return Verdict(True, "no hook is left on the model.")
+        return Verdict(True, "no hook is left on the model, also when the model raises mid-loop.")
     return Verdict(False, f"{left} hook(s) left registered on the model after your function returned: call "
                           "handle.remove() in a finally: block.")
 
@@ -259,6 +304,18 @@ def _verify_ig(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     figures = (Figure("attributions, summed over RGB", s.sum(0), r.sum(0), "heatmap"),)
     err = norm_relative_error(s, r)
     if err <= tol.rtol:
+        for key, what in (("batched", f"with batch_size={IG_BATCH} (smaller than steps, not a divisor)"),
+                          ("small", f"on a small smooth classifier ({IG_SMALL_STEPS} steps, batch_size 2)")):
+            if reference.get(key) is None:
+                continue
+            problem = _usable(student, key, reference[key].shape, f"generate_integrated_gradients returned {what}")
+            if problem:
+                return Verdict(False, problem)
+            other = norm_relative_error(student[key], reference[key])
+            if other > tol.rtol:
+                return Verdict(False, f"right with the default batch_size but {100 * min(other, 99.99):.1f}% off "
+                                      f"{what}: use alpha = k / steps for k = 1 .. steps exactly once each, in chunks "
+                                      "of batch_size (the last chunk holds what is left).", figures)
         return Verdict(True, f"matches the reference (relative difference {err:.1e}).", figures)
     x = ctx.X[IG_IMAGE].numpy().astype(np.float64)
     hint = ("multiply the mean path gradient by (input_image - baseline)." if
@@ -302,7 +359,7 @@ CHECKS = (
           _verify_untouched("x", lambda ctx: ctx.X[SALIENCY_IMAGES]), side_effect=True),
     Check("smooth_grad_zero_noise", SMOOTH_ZERO_PROBE, 1.5, "SmoothGrad without noise is the saliency map",
           _verify_smooth_zero, Tolerance(rtol=2e-2)),
-    Check("smooth_grad_statistics", SMOOTH_STATS_PROBE, 2, "SmoothGrad agrees with the reference in expectation",
+    Check("smooth_grad_statistics", SMOOTH_STATS_PROBE, 2, "SmoothGrad agrees with the reference in distribution",
           _verify_smooth_stats, Tolerance(atol=1e-6)),
     Check("smooth_grad_input_untouched", SMOOTH_ZERO_PROBE, 0.5, "smooth_grad leaves x as it was",
           _verify_untouched("x", lambda ctx: ctx.X[SMOOTH_ZERO_IMAGE]), side_effect=True),

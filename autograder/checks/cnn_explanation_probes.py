@@ -18,10 +18,7 @@ FUNCTIONS = ("compute_saliency_maps", "smooth_grad", "filter_explanation", "Inte
 QUESTIONS = {n: 4 for n in range(1, 23)}  # 22 questions, options a-d
 
 SALIENCY_IMAGES = [0, 3, 5, 8]
-SMOOTH_ZERO_IMAGE, SMOOTH_STATS_IMAGE = 1, 2
-SMOOTH_STATS_SAMPLES, SMOOTH_STATS_MULTIPLIER, SMOOTH_STATS_SEEDS = 16, 0.2, (101, 202)
-SMOOTH_POOL = 8                    # the statistics compare 8 x 8 block means (pixel noise averages out, blur does not)
-SMOOTH_RATIO = 2.0                 # allowed distance of the means, in units of the distance between two correct ones
+SMOOTH_ZERO_IMAGE = 1
 FILTER_IMAGES, FILTER_OTHER_IMAGES = [4, 7], [1, 9]
 FILTER_LAYER, FILTER_BN_LAYER, FILTER_ID = 6, 7, 0
 FILTER_ITERATIONS, FILTER_LR, FILTER_SEED = 10, 0.1, 0
@@ -29,6 +26,20 @@ FILTER_RAISE_SHARE = 0.5           # the visualization must gain at least half t
 IG_IMAGE, IG_STEPS = 3, 8
 IG_COMPLETE_IMAGE, IG_COMPLETE_STEPS, IG_COMPLETE_RTOL = 6, 48, 0.08   # Riemann rules: within 1..4.4%
 SMOOTH_MODEL_SEED = 7             # the small smooth classifier of the second saliency input
+# SmoothGrad's statistics, on the small smooth classifier behind a spy that records every noisy copy: the copies
+# of each call are counted (epoch 1; 40, more than one batch of 32; 6) and their noise measured against the stated
+# standard deviation multiplier * (x.max() - x.min()) (a yardstick the student does not control); 24 maps of 6
+# copies are compared in distribution with the reference's 24 (per-pixel standard errors of the reference's maps).
+SMOOTH_SPY_MULTIPLIER, SMOOTH_SPY_EPOCHS = 0.5, (1, 40)
+SMOOTH_SPY_DRAWS, SMOOTH_SPY_EPOCH, SMOOTH_SPY_SEED, SMOOTH_SPY_TARGET = 96, 6, 303, 4
+SMOOTH_NOISE_RTOL = 0.05          # the measured noise std within 5% of multiplier * range (about 30000 values)
+SMOOTH_SHIFT, SMOOTH_SPREAD = 3.0, 2.0   # mean shift in standard errors; spread ratio within [1/2, 2]
+# The filter's Adam ascent from a given noise image (the same for every correct answer: the probe passes the noise
+# as x and fixes the seed, so rand_like(x) is that noise again): another filter, lr and number of steps.
+FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS, FILTER_ASCENT_LR, FILTER_ASCENT_SEED = 3, 4, 0.05, 7
+FILTER_ASCENT_RTOL = 2e-2         # Adam is scale-invariant: the mean instead of the sum moves it by ~1e-4
+IG_BATCH = 3                      # a batch_size below steps that does not divide it
+IG_SMALL_TARGET, IG_SMALL_STEPS, IG_SMALL_BATCH = 4, 5, 2   # on the small smooth classifier: grad F(0) is not small
 PLAUSIBLE = 1e4                    # |values| above this are not an image or a map
 
 
@@ -79,10 +90,9 @@ class Context:
         generator = torch.Generator().manual_seed(SMOOTH_MODEL_SEED + 1)
         return 0.1 + 0.8 * torch.rand(3, 3, 16, 16, generator=generator), torch.tensor([0, 4, 10])
 
-    def smooth_stats_image(self):
-        """A dimmed image (a quarter of the original's range): noise proportional to the range is then told apart
-        from noise inversely proportional to it, or independent of it."""
-        return 0.375 + 0.25 * self.X[SMOOTH_STATS_IMAGE]
+    def smooth_spy_image(self):
+        """A dim (3, 16, 16) image for :meth:`smooth_model` (range about 0.3)."""
+        return 0.35 + 0.375 * self.smooth_model_inputs()[0][1]
 
     def layer_activation(self, images: np.ndarray, cnnid: int, filterid: int) -> np.ndarray:
         """Trusted ``model.cnn[cnnid]`` output of ``filterid`` for float32 images ``(N, 3, H, W)``: ``(N, H', W')``."""
@@ -144,14 +154,46 @@ def _smooth_zero_probe(fn, ctx: Context) -> dict:
     return {"smooth": out, "smooth_dtype_ok": ok, **_input_state(x)}
 
 
-def _smooth_stats_probe(fn, ctx: Context) -> dict:
-    x, y = ctx.on_device(ctx.smooth_stats_image()), ctx.on_device(ctx.y[SMOOTH_STATS_IMAGE])
-    model, outputs = ctx.fresh_model(), {}
-    for k, seed in enumerate(SMOOTH_STATS_SEEDS):
-        _seed(seed)
-        out = fn(x, y, model, SMOOTH_STATS_SAMPLES, SMOOTH_STATS_MULTIPLIER)
-        outputs[f"draw{k}"], outputs[f"draw{k}_dtype_ok"] = _output(out, "smooth_grad returned", x)
-    return outputs
+def _noise_spy(model):
+    """``model`` behind a module that records (on the CPU, float64) every input it is called with."""
+    import torch
+
+    class NoiseSpy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+            self.seen = []
+
+        def forward(self, z):
+            self.seen.append(z.detach().to("cpu", torch.float64).clone())
+            return self.inner(z)
+    return NoiseSpy()
+
+
+def _smooth_spy_probe(fn, ctx: Context) -> dict:
+    import torch
+
+    x = ctx.on_device(ctx.smooth_spy_image())
+    y = SMOOTH_SPY_TARGET
+    spy = _noise_spy(ctx.smooth_model())
+    x64 = x.detach().to("cpu", torch.float64)
+    copies, noise, maps = [], [], []
+    epochs = (*SMOOTH_SPY_EPOCHS, *(SMOOTH_SPY_EPOCH,) * SMOOTH_SPY_DRAWS)
+    ok = np.asarray(True)
+    for k, epoch in enumerate(epochs):
+        _seed(SMOOTH_SPY_SEED + k)
+        spy.seen = []
+        out = fn(x, y, spy, epoch, SMOOTH_SPY_MULTIPLIER)
+        seen = [z.reshape(-1, *x.shape) if z.numel() % x.numel() == 0 else None for z in spy.seen]
+        copies.append(sum(len(z) for z in seen if z is not None) if all(z is not None for z in seen) else -1)
+        noise += [(z - x64).flatten() for z in seen if z is not None]
+        if k >= len(SMOOTH_SPY_EPOCHS):
+            array, good = _output(out, "smooth_grad returned", x)
+            maps.append(array)
+            ok = ok & good
+    noise = torch.cat(noise).numpy() if noise else np.zeros(0)
+    return {"copies": np.asarray(copies, dtype=np.float64), "noise_std": np.asarray(noise.std() if noise.size else 0.0),
+            "noise_mean": np.asarray(noise.mean() if noise.size else 0.0), "maps": np.stack(maps), "maps_dtype_ok": ok}
 
 
 def _hooks_left(model) -> int:
@@ -179,6 +221,31 @@ def _filter_probe(fn, ctx: Context) -> dict:
     _, vis_other = _pair(fn(other, ctx.fresh_model(), FILTER_LAYER, FILTER_ID, FILTER_ITERATIONS, FILTER_LR),
                          "filter_explanation returned")
     outputs["visualizations_other"], _ = _output(vis_other, "filter_visualizations (other images)", x)
+    # The Adam ascent from a given noise image: x is the noise that rand_like(x) draws again after the same seed.
+    _seed(FILTER_ASCENT_SEED)
+    import torch
+
+    start = torch.rand_like(x)
+    _seed(FILTER_ASCENT_SEED)
+    _, ascent = _pair(fn(start.clone(), ctx.fresh_model(), FILTER_LAYER, FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS,
+                         FILTER_ASCENT_LR), "filter_explanation returned")
+    outputs["ascent"], _ = _output(ascent, "filter_visualizations (from a given noise image)", x)
+    # A model that fails on its second forward pass (inside the optimisation loop): the hook must go all the same.
+    failing = ctx.fresh_model()
+    calls = [0]
+    forward = failing.forward
+
+    def fails_mid_loop(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] >= 2:
+            raise RuntimeError("the model failed mid-loop (a probe of the grader)")
+        return forward(*args, **kwargs)
+    failing.forward = fails_mid_loop
+    try:
+        fn(x.clone(), failing, FILTER_LAYER, FILTER_ID, 2, FILTER_LR)
+    except Exception:   # noqa: BLE001 - expected: the model raised
+        pass
+    outputs["hooks_left_after_error"] = np.asarray(_hooks_left(failing))
     return outputs
 
 
@@ -194,13 +261,22 @@ def _ig_probe(image: int, steps: int):
         x, target = ctx.on_device(ctx.X[image:image + 1]), ctx.on_device(ctx.y[image])
         out = cls(ctx.fresh_model()).generate_integrated_gradients(x, target, steps)
         attributions, ok = _output(out, "generate_integrated_gradients returned", x)
-        return {"attributions": attributions, "attributions_dtype_ok": ok, **_input_state(x, "input_image")}
+        outputs = {"attributions": attributions, "attributions_dtype_ok": ok, **_input_state(x, "input_image")}
+        if image == IG_IMAGE:     # batches smaller than the path, and a model whose gradient at the baseline counts
+            batched = cls(ctx.fresh_model()).generate_integrated_gradients(ctx.on_device(ctx.X[image:image + 1]),
+                                                                          target, steps, batch_size=IG_BATCH)
+            outputs["batched"], _ = _output(batched, "generate_integrated_gradients returned (batch_size=3)", x)
+            small_x = ctx.on_device(ctx.smooth_model_inputs()[0][:1])
+            small = cls(ctx.smooth_model()).generate_integrated_gradients(small_x, IG_SMALL_TARGET, IG_SMALL_STEPS,
+                                                                          batch_size=IG_SMALL_BATCH)
+            outputs["small"], _ = _output(small, "generate_integrated_gradients returned (small model)", x)
+        return outputs
     return run
 
 
 SALIENCY_PROBE = Probe("saliency", "compute_saliency_maps", _saliency_probe)
 SMOOTH_ZERO_PROBE = Probe("smooth_zero_noise", "smooth_grad", _smooth_zero_probe)
-SMOOTH_STATS_PROBE = Probe("smooth_statistics", "smooth_grad", _smooth_stats_probe)
+SMOOTH_STATS_PROBE = Probe("smooth_statistics", "smooth_grad", _smooth_spy_probe)
 FILTER_PROBE = Probe("filter", "filter_explanation", _filter_probe)
 FILTER_BN_PROBE = Probe("filter_batchnorm", "filter_explanation", _filter_bn_probe)
 IG_PROBE = Probe("integrated_gradients", "IntegratedGradients", _ig_probe(IG_IMAGE, IG_STEPS))

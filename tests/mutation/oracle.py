@@ -51,9 +51,14 @@ class Net(nn.Module):
         return self.fc(self.cnn(x).flatten(1))
 
 
-def net(channels=3, classes=5, size=8, seed=0, grads=False, raise_at=None, train=False, batchnorm=False):
+def net(channels=3, classes=5, size=8, seed=0, grads=False, raise_at=None, train=False, batchnorm=False,
+        frozen=False):
     model = Net(channels, classes, size, seed, batchnorm)
     model.train(train)
+    if frozen:                      # as notebook 03 hands its classifier over: every weight's requires_grad off
+        for p in model.parameters():
+            p.requires_grad_(False)
+        grads = False
     if grads:                       # gradients left over from earlier work: the function must not change them
         for p in model.parameters():
             p.grad = torch.full_like(p, 0.25)
@@ -79,6 +84,10 @@ class Case:
     mode_matters: bool = True    # the function must leave the model's train/eval mode alone
     grads_matter: bool = True    # the function must leave .grad of the parameters and the caller's tensors alone
     seeds: tuple[int, ...] = (0,)
+    rtol: float = 1e-4           # results: relative tolerance per value
+    norm_rtol: float | None = None   # or: relative L2 distance per result (Adam's visualizations: its eps makes the
+                                     # objective's scale matter where a pixel's gradient is ~1e-8, so the mean and
+                                     # the sum of the activation, which the notebook both allows, differ there)
 
 
 def _call(fn, args, kwargs):
@@ -158,7 +167,14 @@ def difference(solution: dict, mutant: dict, case: Case) -> str | None:
     """The first difference that the specification cares about, or None."""
     if solution["error"] != mutant["error"]:
         return f"raises {mutant['error']} where the solution raises {solution['error']}"
-    if not _lists_close(mutant["out"], solution["out"]):
+    if case.norm_rtol is not None:
+        same = len(mutant["out"]) == len(solution["out"]) and all(
+            np.shape(a) == np.shape(b) and np.isfinite(a).all() and
+            np.linalg.norm(np.asarray(a) - b) <= case.norm_rtol * max(np.linalg.norm(b), 1e-12)
+            for a, b in zip(mutant["out"], solution["out"]))
+        if not same:
+            return "another result"
+    elif not _lists_close(mutant["out"], solution["out"], rtol=case.rtol):
         return "another result"
     if case.no_history and mutant["history"] and not solution["history"]:
         return "the result keeps gradient history"
@@ -177,7 +193,10 @@ def difference(solution: dict, mutant: dict, case: Case) -> str | None:
     return None
 
 
-def _distribution(fn, case: Case, seeds=range(64)) -> tuple[np.ndarray, np.ndarray] | str:
+SEEDS = 256        # draws per side when a stochastic function's result differs
+
+
+def _distribution(fn, case: Case, seeds=range(SEEDS)) -> tuple[np.ndarray, np.ndarray] | str:
     outs = []
     for s in seeds:
         o = observe(fn, case, s)
@@ -209,11 +228,12 @@ def judge(solution_ns: dict, mutant_ns: dict, cases: list[Case]) -> str | None:
                 (ms, ss), (mm, sm) = ds, dm
                 if ms.shape != mm.shape:
                     return f"{case.name}: another shape"
-                k = 64
+                k = SEEDS
                 # the means' distance in units of its standard error: about 1 when both draw from one distribution
+                # (correlated pixels make it heavy-tailed: x - sigma * noise reached 1.8 with 64 draws)
                 shift = np.linalg.norm(mm - ms) / max(np.sqrt(((ss ** 2 + sm ** 2) / k).sum()), 1e-12)
                 spread = (sm.mean() + 1e-9) / (ss.mean() + 1e-9)
-                if shift < 1.6 and 0.8 < spread < 1.25:
+                if shift < 2.5 and 0.85 < spread < 1.18:
                     continue
                 return f"{case.name}: another distribution (mean shift {shift:.2f}, spread ratio {spread:.2f})"
             return f"{case.name}: {why}"
