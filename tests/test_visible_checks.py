@@ -139,3 +139,41 @@ def test_classic_compute_gradient_fails_in_its_own_cell(shapes):
     exec(CLASSIC, namespace)
     with pytest.raises(AssertionError, match="requires_grad"):
         run_cell(check_cell("compute_gradient"), namespace)
+
+
+@pytest.fixture(scope="module")
+def food():
+    model, class_names, _ = hwlib.load_food_classifier("offline", device="cpu")
+    samples = hwlib.load_food_samples(10, source="offline")
+    images = torch.from_numpy(samples.images).permute(0, 3, 1, 2).float().div(255)
+    return model, images, torch.as_tensor(samples.labels)
+
+
+def namespace_04(function, food, seed):
+    model, images, labels = food
+    order = torch.as_tensor(np.random.default_rng(seed).permutation(len(labels)))
+    torch.manual_seed(seed)
+    return dict(solution(function), np=np, torch=torch, F=torch.nn.functional, copy=copy, model=model,
+                images=images[order], labels=labels[order], device=torch.device("cpu"), QUICK=True)
+
+
+def test_smooth_grad_sign_flip_check_margin(threads, food):
+    """Notebook 04: |gradient| before the average, on the sign-flipping model: the solution's ratio is at least twice
+    the allowed 0.3 (a signed average gives about 0.1), on three orderings and seeds."""
+    source = check_cell("smooth_grad")
+    for seed in SEEDS[threads]:
+        printed = run_cell(source, namespace_04("smooth_grad", food, seed))
+        ratio = float(re.search(r"where it does not\): ([\d.]+)", printed).group(1))
+        print(f"04 smooth_grad, seed {seed}, {threads} thread(s): ratio {ratio:.2f} (allowed > 0.3)")
+        assert ratio >= 0.6
+
+
+def test_filter_adam_step_check_margin(food):
+    """Notebook 04: two Adam steps of lr 0.05 move the largest pixel by 2 lr at most (Adam's bound, 0.1001 < 0.105)
+    and well above 1.5 lr (0.075), on two orderings."""
+    source = check_cell("filter_explanation")
+    for seed in (0, 1):
+        printed = run_cell(source, namespace_04("filter_explanation", food, seed))
+        moved = float(re.search(r"the largest pixel change is ([\d.]+)", printed).group(1))
+        print(f"04 filter_explanation, seed {seed}: largest change {moved:.4f} (allowed 0.075..0.105)")
+        assert 0.09 <= moved <= 0.1002
