@@ -29,3 +29,28 @@ def test_bad_arguments_say_what_was_expected(tmp_path, assignment):
     assert assignment.id in result.stderr
     result = run("grade", str(tmp_path / "missing.ipynb"), "--assignment", assignment.id)
     assert result.returncode != 0 and "submission path not found" in result.stderr
+
+
+def test_the_quick_demo_grades_a_representative_set_of_every_kind(assignment):
+    """Does the quick demo's table show full marks, a bug, a wrong answer, the untouched release, an unreadable
+    file, known variants and attacks, in a few submissions rather than every example?"""
+    from autograder.batch import find_submissions
+    from autograder.demo import representative
+
+    every = find_submissions([examples_dir(assignment)], assignment)
+    chosen = [s.student for s in representative(every)]
+    assert chosen[:5] == ["perfect", "one_bug", "wrong", "release", "unparseable"]
+    assert sum(s.startswith("variant_") for s in chosen) == 2 and sum(s.startswith("hostile_") for s in chosen) == 2
+    assert len(chosen) < len(every) / 4
+
+
+def test_demo_arguments_quick_by_default_full_on_request():
+    """Is the demo quick (two notebooks at a time) unless --full is given?"""
+    import argparse
+
+    from autograder.demo import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert not parser.parse_args([]).full and parser.parse_args(["--full"]).full
+    assert parser.parse_args(["--parallel", "3"]).parallel == 3
