@@ -101,7 +101,8 @@ def _replace(reference, probe, key, value):
     return student
 
 
-OUTPUT_KEYS = {"saliency": ["saliency", "saliency_small"], "smooth_zero_noise": ["smooth"], "smooth_statistics": ["maps"],
+OUTPUT_KEYS = {"saliency": ["saliency", "saliency_small"], "smooth_zero_noise": ["smooth"],
+               "smooth_statistics": ["maps"],
                "filter": ["activations", "visualizations", "visualizations_other", "ascent"],
                "filter_batchnorm": ["activations"], "integrated_gradients": ["attributions", "batched", "small"],
                "ig_completeness": ["attributions"]}

@@ -152,7 +152,8 @@ def _verify_smooth_stats(student, reference, ctx: Context, tol: Tolerance) -> Ve
                                   f"epoch copies (in batches of batch_size, the last batch holds what is left).")
     x = ctx.smooth_spy_image().double()
     sigma = SMOOTH_SPY_MULTIPLIER * float(x.max() - x.min())
-    std, mean = float(np.asarray(student.get("noise_std", np.nan))), float(np.asarray(student.get("noise_mean", np.nan)))
+    std = float(np.asarray(student.get("noise_std", np.nan)))
+    mean = float(np.asarray(student.get("noise_mean", np.nan)))
     if not (np.isfinite(std) and np.isfinite(mean)):
         return Verdict(False, "the noise of your copies is not finite.")
     if abs(std - sigma) > SMOOTH_NOISE_RTOL * sigma or abs(mean) > 0.05 * sigma:

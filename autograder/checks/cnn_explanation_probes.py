@@ -39,7 +39,7 @@ SMOOTH_SHIFT, SMOOTH_SPREAD = 3.0, 2.0   # mean shift in standard errors; spread
 FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS, FILTER_ASCENT_LR, FILTER_ASCENT_SEED = 3, 4, 0.05, 7
 FILTER_ASCENT_RTOL = 2e-2         # Adam is scale-invariant: the mean instead of the sum moves it by ~1e-4
 IG_BATCH = 3                      # a batch_size below steps that does not divide it
-IG_SMALL_TARGET, IG_SMALL_STEPS, IG_SMALL_BATCH = 4, 5, 2   # on the small smooth classifier: grad F(0) is not small
+IG_SMALL_TARGET, IG_SMALL_STEPS, IG_SMALL_BATCH = 4, 6, 2   # small smooth classifier: grad F(0) counts; 2 divides 6
 PLAUSIBLE = 1e4                    # |values| above this are not an image or a map
 
 

@@ -94,7 +94,8 @@ def adversarial_examples() -> list[Case]:
     cases = []
     for ch, k, n, grads in ((1, 10, 3, False), (3, 5, 1, True), (3, 4, 4, True)):
         cases.append(Case(f"compute_gradient C={ch} K={k} N={n}", "compute_gradient",
-                          lambda ch=ch, k=k, n=n, grads=grads: ([images(n, ch), k - 1, _frozen(ch, k, grads=grads)], {})))
+                          lambda ch=ch, k=k, n=n, grads=grads: (
+                              [images(n, ch), k - 1, _frozen(ch, k, grads=grads)], {})))
     for ch, k, n, steps, classes in ((1, 10, 2, 3, None), (3, 5, 1, 2, [0, 4]), (3, 4, 3, 0, [1]),
                                      (1, 3, 2, 4, None)):
         cases.append(Case(f"trick C={ch} K={k} steps={steps}", "trick",
@@ -198,7 +199,7 @@ def cnn_explanation() -> list[Case]:
             model, x, t, m = args
             return fn(model).generate_integrated_gradients(x, t, m, **kwargs)
         return Case(f"IG K={k} steps={steps} batch={batch}", "IntegratedGradients", build, invoke, **_HW9)
-    cases += [ig(5, 4, 32), ig(11, 7, 3), ig(3, 1, 32), ig(4, 10, 4, target=3)]
+    cases += [ig(5, 4, 32), ig(11, 7, 3), ig(3, 1, 32), ig(4, 10, 4, target=3), ig(5, 6, 3)]   # 3 divides 6
     return cases
 
 
