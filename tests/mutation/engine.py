@@ -247,23 +247,21 @@ def _run(assignment_id, limit, functions, sample, visible, progress) -> Table:
 def report(tables: list[Table]) -> str:
     lines = [HEADER, *(t.row() for t in tables), ""]
     for t in tables:
-        if t.survivors or t.equivalent_penalised or t.visible_measured:
-            lines.append(f"### {t.assignment}\n")
-        for o in t.survivors:
-            lines.append(f"- survives: `{o.mutant.id}` (`{o.mutant.original.strip()[:80]}`): oracle says {o.wrong}")
-        for o in t.equivalent_penalised:
-            lines.append(f"- equivalent but loses {', '.join(o.lost)}: `{o.mutant.id}`")
-        for o in t.equivalent_visible_flagged:
-            lines.append(f"- equivalent but a visible check fails: `{o.mutant.id}` ({o.visible})")
+        section = [f"- survives: `{o.mutant.id}` (`{o.mutant.original.strip()[:80]}`): oracle says {o.wrong}"
+                   for o in t.survivors]
+        section += [f"- equivalent but loses {', '.join(o.lost)}: `{o.mutant.id}`" for o in t.equivalent_penalised]
+        section += [f"- equivalent but a visible check fails: `{o.mutant.id}` ({o.visible})"
+                    for o in t.equivalent_visible_flagged]
         if t.visible_measured:
             missed: dict[str, int] = {}
             for o in t.wrong:
                 if not o.visible:
                     missed[o.mutant.function] = missed.get(o.mutant.function, 0) + 1
             if missed:
-                lines.append("- not seen by the visible checks (wrong mutants per function): "
-                             + ", ".join(f"{f} {n}" for f, n in missed.items()))
-        lines.append("")
+                section.append("- not seen by the visible checks (wrong mutants per function): "
+                               + ", ".join(f"{f} {n}" for f, n in missed.items()))
+        if section:
+            lines += [f"### {t.assignment}\n", *section, ""]
     return "\n".join(lines)
 
 
