@@ -14,7 +14,8 @@ from ..check import Assignment, Check, Figure, Tolerance, Verdict
 from .cnn_explanation_probes import (
     ASSIGNMENT_ID, FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS, FILTER_ASCENT_LR, FILTER_ASCENT_RTOL, FILTER_BN_LAYER,
     FILTER_BN_PROBE, FILTER_ID, FILTER_IMAGES, FILTER_ITERATIONS, FILTER_LAYER, FILTER_PROBE, FILTER_RAISE_SHARE,
-    FILTER_SEED, FUNCTIONS, IG_BATCH, IG_COMPLETE_IMAGE, IG_COMPLETE_PROBE, IG_COMPLETE_RTOL, IG_COMPLETE_STEPS,
+    FILTER_SEED, FUNCTIONS, IG_BATCH, IG_BATCH_STEPS, IG_COMPLETE_IMAGE, IG_COMPLETE_PROBE, IG_COMPLETE_RTOL,
+    IG_COMPLETE_STEPS,
     IG_IMAGE, IG_PROBE, IG_SMALL_STEPS, NOTEBOOK, PLAUSIBLE, QUESTIONS, SALIENCY_IMAGES, SALIENCY_PROBE,
     SMOOTH_NOISE_RTOL, SMOOTH_SHIFT, SMOOTH_SPREAD, SMOOTH_SPY_DRAWS, SMOOTH_SPY_EPOCH, SMOOTH_SPY_EPOCHS,
     SMOOTH_SPY_MULTIPLIER, SMOOTH_STATS_PROBE, SMOOTH_ZERO_IMAGE, SMOOTH_ZERO_PROBE, Context, make_context)
@@ -305,8 +306,8 @@ def _verify_ig(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     figures = (Figure("attributions, summed over RGB", s.sum(0), r.sum(0), "heatmap"),)
     err = norm_relative_error(s, r)
     if err <= tol.rtol:
-        for key, what in (("batched", f"with batch_size={IG_BATCH} (smaller than steps, not a divisor)"),
-                          ("small", f"on a small smooth classifier ({IG_SMALL_STEPS} steps, batch_size 2)")):
+        for key, what in (("batched", f"with {IG_BATCH_STEPS} steps in batches of {IG_BATCH}"),
+                          ("small", f"on a small smooth classifier ({IG_SMALL_STEPS} steps in batches of 2)")):
             if reference.get(key) is None:
                 continue
             problem = _usable(student, key, reference[key].shape, f"generate_integrated_gradients returned {what}")

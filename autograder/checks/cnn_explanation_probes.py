@@ -38,8 +38,8 @@ SMOOTH_SHIFT, SMOOTH_SPREAD = 3.0, 2.0   # mean shift in standard errors; spread
 # as x and fixes the seed, so rand_like(x) is that noise again): another filter, lr and number of steps.
 FILTER_ASCENT_ID, FILTER_ASCENT_ITERATIONS, FILTER_ASCENT_LR, FILTER_ASCENT_SEED = 3, 4, 0.05, 7
 FILTER_ASCENT_RTOL = 2e-2         # Adam is scale-invariant: the mean instead of the sum moves it by ~1e-4
-IG_BATCH = 3                      # a batch_size below steps that does not divide it
-IG_SMALL_TARGET, IG_SMALL_STEPS, IG_SMALL_BATCH = 4, 6, 2   # small smooth classifier: grad F(0) counts; 2 divides 6
+IG_BATCH_STEPS, IG_BATCH = 9, 3   # a batch_size below steps that divides it (no empty last chunk for the model)
+IG_SMALL_TARGET, IG_SMALL_STEPS, IG_SMALL_BATCH = 4, 7, 2   # small smooth classifier: grad F(0) counts; no divisor
 PLAUSIBLE = 1e4                    # |values| above this are not an image or a map
 
 
@@ -264,7 +264,7 @@ def _ig_probe(image: int, steps: int):
         outputs = {"attributions": attributions, "attributions_dtype_ok": ok, **_input_state(x, "input_image")}
         if image == IG_IMAGE:     # batches smaller than the path, and a model whose gradient at the baseline counts
             batched = cls(ctx.fresh_model()).generate_integrated_gradients(ctx.on_device(ctx.X[image:image + 1]),
-                                                                          target, steps, batch_size=IG_BATCH)
+                                                                          target, IG_BATCH_STEPS, batch_size=IG_BATCH)
             outputs["batched"], _ = _output(batched, "generate_integrated_gradients returned (batch_size=3)", x)
             small_x = ctx.on_device(ctx.smooth_model_inputs()[0][:1])
             small = cls(ctx.smooth_model()).generate_integrated_gradients(small_x, IG_SMALL_TARGET, IG_SMALL_STEPS,

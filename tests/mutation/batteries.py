@@ -193,7 +193,8 @@ def cnn_explanation() -> list[Case]:
 
     def ig(k, steps, batch, size=6, target=1):
         def build():
-            return [net(3, k, size, grads=True, train=True), images(1, 3, size), target, steps], dict(batch_size=batch)
+            return [net(3, k, size, grads=True, train=True, empty_raises=True), images(1, 3, size), target, steps], \
+                dict(batch_size=batch)
 
         def invoke(fn, args, kwargs):
             model, x, t, m = args
