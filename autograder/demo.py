@@ -53,6 +53,10 @@ def representative(submissions: list) -> list:
     return chosen
 
 
+class NotebookFailed(RuntimeError):
+    """A solution notebook raised while the demo executed it (the message says where)."""
+
+
 def _execute(assignment_id: str, out: Path, env: dict[str, str]) -> str:
     """Execute one solution notebook; its outputs under ``out/<id>/``; returns what to print about it."""
     from .notebook_run import execute_notebook, printed_text, save_outputs
@@ -60,22 +64,32 @@ def _execute(assignment_id: str, out: Path, env: dict[str, str]) -> str:
     root = repo_root()
     path = solution_notebook(load_assignment(assignment_id))
     start = time.perf_counter()
-    nb = execute_notebook(path, env=env)
-    files = save_outputs(nb, path.stem, out / assignment_id)
     shown = path.relative_to(root) if path.is_relative_to(root) else path
+    try:
+        nb = execute_notebook(path, env=env)
+    except Exception as err:   # a failing cell: say which, and go on with the other notebooks
+        raise NotebookFailed(f"\n== {shown}: FAILED after {time.perf_counter() - start:.0f} s\n{err}") from None
+    files = save_outputs(nb, path.stem, out / assignment_id)
     return "\n".join([f"\n== {shown}", printed_text(nb).rstrip(),
                       f"-- executed in {time.perf_counter() - start:.0f} s; wrote:", *(f"   {f}" for f in files)])
 
 
-def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int = 1) -> None:
+def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int = 1) -> list[str]:
     """Execute each assignment's solution notebook offline, ``parallel`` kernels at a time; write its outputs under
-    ``out/<id>/`` and print each one's printout as it finishes (in course order)."""
+    ``out/<id>/`` and print each one's printout (in course order). Returns the ids of those that failed."""
     env = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1" if quick else "0"}
     print(f"\n== executing {len(assignments)} solution notebook(s) offline ({'quick' if quick else 'full'} mode, "
           f"{parallel} at a time) ...", flush=True)
+    failed = []
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        for text in pool.map(lambda a: _execute(a, out, env), assignments):
-            print(text, flush=True)
+        running = [(a, pool.submit(_execute, a, out, env)) for a in assignments]
+        for assignment_id, future in running:
+            try:
+                print(future.result(), flush=True)
+            except NotebookFailed as err:
+                print(err, flush=True)
+                failed.append(assignment_id)
+    return failed
 
 
 def grade_examples(assignments: list[str], out: Path, workers: int, full: bool = True) -> None:
@@ -136,10 +150,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n== grading {'every' if full else 'a representative set of'} example submission(s) with the fast "
               "autograder ...", flush=True)
         grade_examples(assignments, out / "grading", args.workers, full)
-    if not args.no_notebooks:
-        run_notebooks(assignments, out, not full, parallel)
+    failed = run_notebooks(assignments, out, not full, parallel) if not args.no_notebooks else []
     print(f"\nAll outputs are under {out} ({time.perf_counter() - start:.0f} s)")
-    return 0
+    if failed:
+        print(f"FAILED: the solution notebook(s) of {', '.join(failed)} raised (see above).")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
