@@ -66,6 +66,11 @@ class Probe:
     function: str
     run: Callable[[Callable, object], dict[str, np.ndarray]]
     callable: bool = True
+    engaged: Callable[[Arrays, Arrays, object], bool] | None = None
+    """Optional trusted verdict for :attr:`Check.needs_work`: ``engaged(student, reference, context)`` is True when
+    the outputs follow the model even though they are wrong (an attack that steps against the gradient), so the
+    function's property checks still count; it must be False for every no-work answer (the input echoed, a
+    constant, seeded noise)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,16 @@ class Check:
     """True for a check of a side effect only (the caller's tensor left untouched, no hook left registered): it
     may pass whatever the function returns. Every other check fails when the function's outputs are replaced by
     NaN, inf, huge values or its own input (the generic attack library asserts it for every assignment)."""
+    needs_work: bool = False
+    """True for a property that an answer doing no work at all could have (pixels in [0, 1], within the budget, the
+    same result twice). Such a check, and every side-effect check, counts only when the function did its work: one
+    of its other checks passed, or its probe's :attr:`Probe.engaged` says the outputs follow the model. The input
+    echoed, a constant or noise earns nothing (the generic attack library asserts it for every assignment)."""
+
+    @property
+    def gated(self) -> bool:
+        """Counts only when the function did its work (see :attr:`needs_work`)."""
+        return self.side_effect or self.needs_work
 
     @property
     def function(self) -> str:
@@ -126,3 +141,64 @@ class Assignment:
 
     def checks_for(self, function: str) -> tuple[Check, ...]:
         return tuple(c for c in self.checks if c.function == function)
+
+    def work_checks(self, function: str) -> tuple[Check, ...]:
+        """The checks that show ``function`` did its work (its checks that are not :attr:`Check.gated`)."""
+        return tuple(c for c in self.checks_for(function) if not c.gated)
+
+
+def follows_reference(key: str, start: Callable[[object], object] | None = None, changes: bool = True):
+    """A :attr:`Probe.engaged` verdict (trusted side): the student's ``key`` follows the model when the part of it
+    that the probe's input image does not explain is correlated with the reference's,
+    ``|r| >= max(0.1, 5 / sqrt(n))`` over the ``n`` values.
+
+    ``start(context)`` is that input image (a tensor or array of the output's shape). With it, both outputs are
+    taken as changes from it (``changes``; False for outputs that are not images, such as gradients), and the
+    student's is first freed of its linear fit on the image. So the image echoed (+- epsilon) and a constant leave
+    nothing (a spread of 0), and noise leaves nothing correlated, while an honest attempt with a wrong sign,
+    objective or step size is correlated."""
+    def engaged(student, reference, context) -> bool:
+        s, r = np.asarray(student[key], np.float64), np.asarray(reference[key], np.float64)
+        if s.shape != r.shape or not np.isfinite(s).all():
+            return False
+        s, r = s.ravel(), r.ravel()
+        if start is not None:
+            x = np.asarray(getattr(start(context), "numpy", lambda: start(context))(), np.float64).ravel()
+            if x.shape != s.shape:
+                return False
+            if changes:
+                s, r = s - x, r - x
+            design = np.stack([x - x.mean(), np.ones_like(x)], axis=1)
+            s = s - design @ np.linalg.lstsq(design, s, rcond=None)[0]
+        scale = max(float(np.abs(r).max()), 1e-30)
+        if s.std() <= 1e-5 * scale or r.std() == 0:
+            return False
+        return abs(float(np.corrcoef(s, r)[0, 1])) >= max(0.1, 5 / np.sqrt(s.size))
+    return engaged
+
+
+def no_work_message(function: str) -> str:
+    """Why a gated check earned nothing."""
+    return (f"this counts only once {function} does its work: none of its main checks passed, and its result does "
+            f"not follow the model (the input returned unchanged, a constant or noise earns no points here).")
+
+
+def did_work(assignment: Assignment, function: str, passed: Mapping[str, bool], outputs: Mapping[str, object],
+             reference: Mapping[str, object], context) -> bool:
+    """Whether ``function`` did its work: a check in :meth:`Assignment.work_checks` passed (``passed``: check name
+    -> passed), or the :attr:`Probe.engaged` of one of its probes says so (``outputs``/``reference``: probe name ->
+    arrays, ``None`` where the probe failed). A function with no work checks is not gated."""
+    work = assignment.work_checks(function)
+    if not work or any(passed.get(c.name, False) for c in work):
+        return True
+    for probe in {c.probe.name: c.probe for c in assignment.checks_for(function)}.values():
+        got = outputs.get(probe.name)
+        if probe.engaged is None or got is None:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                if bool(probe.engaged(got, reference[probe.name], context)):
+                    return True
+        except Exception:   # noqa: BLE001 - outputs the verdict cannot read engage nothing
+            continue
+    return False

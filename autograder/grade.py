@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .check import Assignment, Figure, SubmissionError
+from .check import Assignment, Figure, SubmissionError, did_work, no_work_message
 from .extract import MAX_NOTEBOOK_BYTES, UnreadableNotebook, defines, solution_cells
 from .sandbox import Observation, observe
 from .sandbox import Limits, Sandbox
@@ -274,8 +274,10 @@ def _verdict(check, outputs, reference, context) -> tuple[bool, str, tuple[Figur
 def verify_all(assignment: Assignment, obs: Observation, reference: dict, context, limits: Limits,
                cells=()) -> tuple[list[CheckResult], dict[str, tuple[Figure, ...]]]:
     """Every check's points and message (and pictures) from the observed probe outputs. A check passes only
-    when its verdict says so and, unless it is a side-effect check, no output of its probe is NaN or inf."""
-    results, figures = [], {}
+    when its verdict says so and, unless it is a side-effect check, no output of its probe is NaN or inf; a
+    :attr:`~autograder.check.Check.gated` check (side effects, properties a no-work answer has) also needs its
+    function to have done its work (:func:`~autograder.check.did_work`)."""
+    results, figures, verdicts = [], {}, {}
     for check in assignment.checks:
         outputs, error = obs.probes.get(check.probe.name, (None, "no result came back from your code."))
         passed, message = False, clean_text(error or "no result came back from your code.", 1000)
@@ -283,7 +285,19 @@ def verify_all(assignment: Assignment, obs: Observation, reference: dict, contex
             passed, message, figures[check.name] = _verdict(check, outputs, reference[check.probe.name], context)
         elif "MemoryError" in message:
             message += f" (the grader allows {limits.memory_mb} MB)"
-        message = _with_cell_hint(message, check.function, cells, obs.cell_errors)
+        verdicts[check.name] = (passed, _with_cell_hint(message, check.function, cells, obs.cell_errors))
+    passed_by_name = {name: passed for name, (passed, _) in verdicts.items()}
+    outputs_by_probe = {name: outputs for name, (outputs, _) in obs.probes.items()}
+    worked: dict[str, bool] = {}
+    for check in assignment.checks:
+        passed, message = verdicts[check.name]
+        if passed and check.gated:
+            if check.function not in worked:
+                worked[check.function] = did_work(assignment, check.function, passed_by_name, outputs_by_probe,
+                                                  reference, context)
+            if not worked[check.function]:
+                passed, message = False, no_work_message(check.function)
+                figures.pop(check.name, None)
         results.append(CheckResult(check.name, check.function, check.description,
                                    float(check.points) if passed else 0.0, float(check.points), message))
     return results, figures

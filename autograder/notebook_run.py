@@ -28,7 +28,8 @@ def execute_notebook(path: Path, env: dict[str, str] | None = None, timeout: int
 
 
 def save_outputs(nb, stem: str, out_dir: Path) -> list[Path]:
-    """Write ``stem.ipynb``, ``stem.html`` and ``stem_figNN.png`` (one per figure) into ``out_dir``."""
+    """Write ``stem.ipynb``, ``stem.html`` and ``stem_figNN.png`` or ``.jpg`` (one per figure, as the notebook holds
+    it) into ``out_dir``."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -40,12 +41,14 @@ def save_outputs(nb, stem: str, out_dir: Path) -> list[Path]:
     n = 0
     for cell in nb.cells:
         for output in cell.get("outputs", []):
-            png = output.get("data", {}).get("image/png")
-            if png:
-                n += 1
-                path = out_dir / f"{stem}_fig{n:02d}.png"
-                path.write_bytes(base64.b64decode(png))
-                written.append(path)
+            data = output.get("data", {})
+            for mime, suffix in (("image/png", "png"), ("image/jpeg", "jpg")):
+                if data.get(mime):
+                    n += 1
+                    path = out_dir / f"{stem}_fig{n:02d}.{suffix}"
+                    path.write_bytes(base64.b64decode(data[mime]))
+                    written.append(path)
+                    break
     return written
 
 

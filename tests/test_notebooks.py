@@ -88,7 +88,7 @@ def test_solution_runs_every_cell_and_shows_its_results(assignment, autograded, 
     files = save_outputs(nb, solution_notebook(assignment).stem, tmp_path / "out")
     text = printed_text(nb)
     assert "source=offline" in text, "the setup cell prints its status line"
-    assert len([f for f in files if f.suffix == ".png"]) >= 2, "the notebook shows its results as figures"
+    assert len([f for f in files if f.suffix in (".png", ".jpg")]) >= 2, "the notebook shows its results as figures"
     check_demo = examples_for(assignment.id).check_demo
     if check_demo is not None:
         check_demo(text)
@@ -105,14 +105,13 @@ def test_release_is_what_nbgrader_generates_and_autograde_scores_it(assignment, 
     assert scores["untouched"] == (0, max_score)
 
 
-SIZE_LIMITS = {"04_cnn_explanation": 3_000_000}   # bytes of the executed notebook (Colab and nbgrader load it whole)
+SIZE_LIMIT = 3_000_000   # bytes of an executed notebook (Colab and nbgrader load it whole)
 
 
-@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a.id in SIZE_LIMITS], ids=lambda a: a.id,
-                         indirect=True)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id, indirect=True)
 def test_executed_notebook_stays_small(assignment, autograded):
-    """The solution as autograde executed it (quick mode, every figure) stays under its size limit: notebook 04's
+    """The solution as autograde executed it (quick mode, every figure) stays under 3 MB: notebook 04's
     ten-image grids are JPEG (hwlib.notebook.show_as_jpeg); as PNG they made it 6.8 MB. Full mode is measured by
     benchmarks/notebook_claims.py."""
     size = autograded[3].stat().st_size
-    assert size < SIZE_LIMITS[assignment.id], f"executed notebook {size / 1e6:.2f} MB"
+    assert size < SIZE_LIMIT, f"executed notebook {size / 1e6:.2f} MB"

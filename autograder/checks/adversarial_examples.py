@@ -35,7 +35,7 @@ import functools
 import numpy as np
 
 from ..arrays import flag, norm_relative_error, shape_problem, to_array
-from ..check import Assignment, Check, Figure, Probe, Tolerance, Verdict
+from ..check import Assignment, Check, Figure, Probe, Tolerance, Verdict, follows_reference
 
 ASSIGNMENT_ID = "03_adversarial_examples"
 NOTEBOOK = "adversarial_examples.ipynb"
@@ -299,14 +299,19 @@ def _linear_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
-GRADIENT_PROBE = Probe("gradient", "compute_gradient", _gradient_probe)
-TRICK_PROBE = Probe("trick", "trick", _trick_probe)
-TRICK_EDGE_PROBE = Probe("trick_edge", "trick", _trick_edge_probe)
-FGSM_PROBE = Probe("fgsm", "fgsm", _fgsm_probe)
-TARGETED_PROBE = Probe("targeted", "targeted_attack", _targeted_probe)
+GRADIENT_PROBE = Probe("gradient", "compute_gradient", _gradient_probe,
+                       engaged=follows_reference("gradient", Context.gradient_images, changes=False))
+TRICK_PROBE = Probe("trick", "trick", _trick_probe, engaged=follows_reference("image", Context.trick_images))
+TRICK_EDGE_PROBE = Probe("trick_edge", "trick", _trick_edge_probe,
+                         engaged=follows_reference("image", Context.edge_image))
+FGSM_PROBE = Probe("fgsm", "fgsm", _fgsm_probe,
+                   engaged=follows_reference("adversarial", lambda ctx: ctx.X[FGSM_IMAGES]))
+TARGETED_PROBE = Probe("targeted", "targeted_attack", _targeted_probe,
+                       engaged=follows_reference("adversarial", lambda ctx: ctx.targeted_inputs()[0]))
 SHORT_PROBE = Probe("targeted_short", "targeted_attack", _short_probe)
 BAD_INPUT_PROBE = Probe("targeted_bad_input", "targeted_attack", _bad_input_probe)
-LINEAR_PROBE = Probe("linear", "fool_linear_classifier", _linear_probe)
+LINEAR_PROBE = Probe("linear", "fool_linear_classifier", _linear_probe,
+                     engaged=follows_reference("adversarial", lambda ctx: ctx.digits))
 
 
 # ------------------------------------------------------------------------------------------------ checks (trusted side)
@@ -763,35 +768,38 @@ CHECKS = (
     Check("gradient_values", GRADIENT_PROBE, 2, "the gradient of the probability matches the reference",
           _verify_gradient, Tolerance(rtol=1e-2)),
     Check("gradient_fresh", GRADIENT_PROBE, 1, "a second call returns the same gradient (nothing accumulates)",
-          _verify_gradient_fresh, Tolerance(rtol=1e-4)),
+          _verify_gradient_fresh, Tolerance(rtol=1e-4), needs_work=True),
     Check("gradient_side_effects", GRADIENT_PROBE, 1, "the caller's image is left untouched",
           _verify_gradient_input, side_effect=True),
     Check("trick_image", TRICK_PROBE, 2, "three normalized steps move the image as the reference does",
           _verify_trick_image, Tolerance(rtol=2e-2)),
     Check("trick_probabilities", TRICK_PROBE, 1, "the probabilities are recorded before and after every step",
           _verify_trick_probabilities, Tolerance(atol=1e-4)),
-    Check("trick_valid_pixels", TRICK_EDGE_PROBE, 1, "the image stays in [0, 1]", _verify_trick_range),
+    Check("trick_valid_pixels", TRICK_EDGE_PROBE, 1, "the image stays in [0, 1]", _verify_trick_range, needs_work=True),
     Check("trick_side_effects", TRICK_PROBE, 1, "the caller's image is left untouched", _verify_trick_input,
           side_effect=True),
     Check("fgsm_direction", FGSM_PROBE, 2, "every pixel moves by eps along the sign of the loss gradient",
           _verify_fgsm_direction, Tolerance(rtol=5e-3)),
-    Check("fgsm_budget", FGSM_PROBE, 1, "no pixel changes by more than eps", _verify_fgsm_budget),
-    Check("fgsm_valid_pixels", FGSM_PROBE, 1, "the adversarial image stays in [0, 1]", _verify_fgsm_range),
+    Check("fgsm_budget", FGSM_PROBE, 1, "no pixel changes by more than eps", _verify_fgsm_budget, needs_work=True),
+    Check("fgsm_valid_pixels", FGSM_PROBE, 1, "the adversarial image stays in [0, 1]",
+          _verify_fgsm_range, needs_work=True),
     Check("fgsm_side_effects", FGSM_PROBE, 1, "the caller's image is left untouched", _verify_fgsm_input,
           side_effect=True),
     Check("targeted_reaches_target", TARGETED_PROBE, 2, "ten steps make the model see the target",
           _verify_targeted_reached, Tolerance(atol=1e-3)),
     Check("targeted_steps", SHORT_PROBE, 1, "the first two steps match the reference pixel by pixel",
           _verify_targeted_steps, Tolerance(rtol=1e-2)),
-    Check("targeted_budget", TARGETED_PROBE, 1, "the result stays within eps of the image", _verify_targeted_budget),
-    Check("targeted_valid_pixels", TARGETED_PROBE, 1, "the result stays in [0, 1]", _verify_targeted_range),
+    Check("targeted_budget", TARGETED_PROBE, 1, "the result stays within eps of the image",
+          _verify_targeted_budget, needs_work=True),
+    Check("targeted_valid_pixels", TARGETED_PROBE, 1, "the result stays in [0, 1]",
+          _verify_targeted_range, needs_work=True),
     Check("targeted_bad_input", BAD_INPUT_PROBE, 1, "ValueError for eps < 0, pixels outside [0, 1], a bad target",
           _verify_targeted_bad_input, side_effect=True),
     Check("targeted_side_effects", TARGETED_PROBE, 1, "the caller's image is left untouched", _verify_targeted_input,
           side_effect=True),
     Check("linear_direction", LINEAR_PROBE, 2, "every pixel moves by eps along sign(w_target - w_label)",
           _verify_linear_direction, Tolerance(rtol=1e-3)),
-    Check("linear_valid_pixels", LINEAR_PROBE, 1, "the result stays in [0, 1]", _verify_linear_range),
+    Check("linear_valid_pixels", LINEAR_PROBE, 1, "the result stays in [0, 1]", _verify_linear_range, needs_work=True),
     Check("linear_side_effects", LINEAR_PROBE, 1, "the caller's image is left untouched", _verify_linear_input,
           side_effect=True),
 )

@@ -10,7 +10,7 @@ import functools
 import numpy as np
 
 from ..arrays import flag, to_array
-from ..check import Probe, SubmissionError
+from ..check import Probe, SubmissionError, follows_reference
 
 ASSIGNMENT_ID = "04_cnn_explanation"
 NOTEBOOK = "cnn_explanation.ipynb"
@@ -274,10 +274,11 @@ def _ig_probe(image: int, steps: int):
     return run
 
 
-SALIENCY_PROBE = Probe("saliency", "compute_saliency_maps", _saliency_probe)
+SALIENCY_PROBE = Probe("saliency", "compute_saliency_maps", _saliency_probe, engaged=follows_reference("saliency"))
 SMOOTH_ZERO_PROBE = Probe("smooth_zero_noise", "smooth_grad", _smooth_zero_probe)
 SMOOTH_STATS_PROBE = Probe("smooth_statistics", "smooth_grad", _smooth_spy_probe)
 FILTER_PROBE = Probe("filter", "filter_explanation", _filter_probe)
 FILTER_BN_PROBE = Probe("filter_batchnorm", "filter_explanation", _filter_bn_probe)
-IG_PROBE = Probe("integrated_gradients", "IntegratedGradients", _ig_probe(IG_IMAGE, IG_STEPS))
+IG_PROBE = Probe("integrated_gradients", "IntegratedGradients", _ig_probe(IG_IMAGE, IG_STEPS),
+                 engaged=follows_reference("attributions"))
 IG_COMPLETE_PROBE = Probe("ig_completeness", "IntegratedGradients", _ig_probe(IG_COMPLETE_IMAGE, IG_COMPLETE_STEPS))

@@ -35,7 +35,7 @@ import functools
 import numpy as np
 
 from ..arrays import cosine, flag, norm_relative_error, shape_problem, to_array
-from ..check import Assignment, Check, Figure, Probe, SubmissionError, Tolerance, Verdict
+from ..check import Assignment, Check, Figure, Probe, SubmissionError, Tolerance, Verdict, follows_reference
 
 ASSIGNMENT_ID = "01_gradient_ascent"
 NOTEBOOK = "gradient_ascent.ipynb"
@@ -238,9 +238,22 @@ def _ascent_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
     return {"codes": np.asarray(codes, dtype=np.int64)}
 
 
-GRADIENT_BATCH = Probe("gradient_batch", "logit_gradient", _gradient_probe("batch"))
-GRADIENT_SINGLE = Probe("gradient_single", "logit_gradient", _gradient_probe("single"))
-GRADIENT_RGB = Probe("gradient_rgb", "logit_gradient", _gradient_probe("rgb"))
+def _follows_a_gradient(which: str):
+    """``Probe.engaged`` (trusted): the student's gradients follow the model's gradient of the target's logit or
+    of one of the known mistakes (:meth:`Context.alternatives`: another class, the probability, the loss...), so
+    an honest wrong objective keeps its side-effect points; the input echoed, a constant or noise does not."""
+    def engaged(student, reference, ctx: Context) -> bool:
+        follows = follows_reference("grads")
+        return any(follows(student, {"grads": g}, ctx) for g in ctx.alternatives(which).values())
+    return engaged
+
+
+GRADIENT_BATCH = Probe("gradient_batch", "logit_gradient", _gradient_probe("batch"),
+                        engaged=_follows_a_gradient("batch"))
+GRADIENT_SINGLE = Probe("gradient_single", "logit_gradient", _gradient_probe("single"),
+                         engaged=_follows_a_gradient("single"))
+GRADIENT_RGB = Probe("gradient_rgb", "logit_gradient", _gradient_probe("rgb"),
+                      engaged=_follows_a_gradient("rgb"))
 GRADIENT_ERRORS = Probe("gradient_errors", "logit_gradient", _gradient_errors)
 ASCENT = Probe("ascent", "gradient_ascent", _ascent_probe)
 ASCENT_ERRORS = Probe("ascent_errors", "gradient_ascent", _ascent_errors)

@@ -40,7 +40,7 @@ import threading
 import numpy as np
 
 from ..arrays import cosine, flag, norm_relative_error, shape_problem, to_array
-from ..check import Assignment, Check, Figure, Probe, Tolerance, Verdict
+from ..check import Assignment, Check, Figure, Probe, Tolerance, Verdict, follows_reference
 
 ASSIGNMENT_ID = "02_network_visualization"
 NOTEBOOK = "network_visualization.ipynb"
@@ -284,8 +284,10 @@ def _step_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
             "after_two": to_array(img, "img after two calls"), "after_two_kind": _kind(img, like)}
 
 
-SALIENCY_BATCH_PROBE = Probe("saliency_batch", "compute_saliency_maps", _saliency_probe(SALIENCY_BATCH))
-SALIENCY_SINGLE_PROBE = Probe("saliency_single", "compute_saliency_maps", _saliency_probe(SALIENCY_SINGLE))
+SALIENCY_BATCH_PROBE = Probe("saliency_batch", "compute_saliency_maps", _saliency_probe(SALIENCY_BATCH),
+                              engaged=follows_reference("saliency"))
+SALIENCY_SINGLE_PROBE = Probe("saliency_single", "compute_saliency_maps", _saliency_probe(SALIENCY_SINGLE),
+                               engaged=follows_reference("saliency"))
 FOOLING_PROBE = Probe("fooling", "make_fooling_image", _fooling_probe)
 STEP_PROBE = Probe("update_step", "class_visualization_update_step", _step_probe)
 

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.assignments import registered, repo_root
 from fixtures import examples_dir, examples_for
-from fixtures.attacks import INFRASTRUCTURE_ATTACKS, OUTPUT_ATTACKS, SANDBOX_ONLY_ATTACKS
+from fixtures.attacks import INFRASTRUCTURE_ATTACKS, NO_WORK_ATTACKS, OUTPUT_ATTACKS, SANDBOX_ONLY_ATTACKS
 
 from autograder_helpers import INFRASTRUCTURE_ASSIGNMENT, TEST_LIMITS, needs_namespaces, suite_examples
 
@@ -138,6 +138,10 @@ def test_output_attack_fails_every_check_but_side_effects(graded, attack):
     side_effects = {c.name for c in assignment.checks if c.side_effect}
     passed = [c.name for c in result.checks if c.points > 0 and c.name not in side_effects]
     assert not passed, f"hostile_{attack} passed {passed}\n{text(result)}"
+    if attack in NO_WORK_ATTACKS:
+        # issue 18, class 5: an answer that does no work (the input echoed +- epsilon, a constant, seeded noise)
+        # earns nothing, not even for leaving its input alone or raising on bad input
+        assert result.total == 0, f"hostile_{attack} scored {result.total}: {points(result)}\n{text(result)}"
 
 
 @needs_namespaces
