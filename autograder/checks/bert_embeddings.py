@@ -18,7 +18,7 @@ import functools
 import numpy as np
 
 from ..arrays import SubmissionError, describe, norm_relative_error, to_array
-from ..check import Assignment, Check, Probe, Tolerance, Verdict
+from ..check import Assignment, Check, Probe, Tolerance, Verdict, follows_reference
 from .quiz import quiz_checks
 
 ASSIGNMENT_ID = "05_bert_embeddings"
@@ -179,13 +179,34 @@ def _select_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
     return {"codes": np.asarray(codes, dtype=np.int64)}                     # the last call is valid: must return
 
 
-EUCLIDEAN_VALUES = Probe("euclidean_values", "euclidean_distance", _distance_values("euclidean_distance"))
+def _ranks_like_reference(student, reference, ctx) -> bool:
+    """``Probe.engaged`` (trusted): the student's values order the vector pairs as the reference does (Spearman's
+    rank correlation >= 0.89, the one-sided 1 % level for 7 pairs), or, for a similarity, say on every pair whether
+    the vectors point the same way or opposite ways (the reference's sign; noise does so with chance 1/128). A
+    squared distance or an unnormalised dot product is an attempt at the function; a constant (no spread) or noise
+    is not. Needed because the 7 values are too few for :func:`follows_reference`'s correlation bound."""
+    s, r = np.asarray(student["values"], np.float64), np.asarray(reference["values"], np.float64)
+    if s.shape != r.shape or s.size < 3 or not np.isfinite(s).all() or np.ptp(s) <= 1e-9 * max(np.abs(s).max(), 1):
+        return False
+    rank = lambda v: np.argsort(np.argsort(v, kind="stable"), kind="stable").astype(np.float64)   # noqa: E731
+    if float(np.corrcoef(rank(s), rank(r))[0, 1]) >= 0.89:
+        return True
+    signed = np.abs(r) > 1e-3
+    return bool((r < -1e-3).any() and (r > 1e-3).any() and (np.sign(s[signed]) == np.sign(r[signed])).all())
+
+
+EUCLIDEAN_VALUES = Probe("euclidean_values", "euclidean_distance", _distance_values("euclidean_distance"),
+                         engaged=_ranks_like_reference)
 EUCLIDEAN_ERRORS = Probe("euclidean_errors", "euclidean_distance", _distance_errors)
-COSINE_VALUES = Probe("cosine_values", "cosine_similarity", _distance_values("cosine_similarity"))
+COSINE_VALUES = Probe("cosine_values", "cosine_similarity", _distance_values("cosine_similarity"),
+                      engaged=_ranks_like_reference)
 COSINE_ERRORS = Probe("cosine_errors", "cosine_similarity", _distance_errors)
-SELECT_WORD = Probe("select_word", "get_select_embedding", _select(WORD_CASES))
-SELECT_LAYERS = Probe("select_layers", "get_select_embedding", _select(LAYER_CASES))
-SELECT_MULTI = Probe("select_multi_token", "get_select_embedding", _select(MULTI_TOKEN_CASES))
+SELECT_WORD = Probe("select_word", "get_select_embedding", _select(WORD_CASES),
+                    engaged=follows_reference("embeddings"))
+SELECT_LAYERS = Probe("select_layers", "get_select_embedding", _select(LAYER_CASES),
+                    engaged=follows_reference("embeddings"))
+SELECT_MULTI = Probe("select_multi_token", "get_select_embedding", _select(MULTI_TOKEN_CASES),
+                    engaged=follows_reference("embeddings"))
 SELECT_ERRORS = Probe("select_errors", "get_select_embedding", _select_errors)
 
 
