@@ -23,14 +23,13 @@ from .models.googlenet import load_googlenet
 from .datasets.photos import PHOTOS, Photos, load_photos
 from .adversarial import ClassDifficulty, RobustnessCurve, class_difficulty, robustness_curve
 from .robustness import TrainingRun, train_digit_classifier
-from . import plotting_adversarial
+from . import plotting
 from .datasets.food import FOOD11_CLASSES, FoodImages, load_food11, load_food_samples
 from .models.food import FoodClassifier, load_food_classifier, resolve_food_source
 from .lime_explain import explain_image, image_and_mask, lime_feature_sizes, make_predict, slic_superpixels
-from . import plotting_explanations
-from . import plotting
-from . import plotting_digits
-from . import plotting_bert
+# the figures' old module names (released notebooks call hwlib.plotting_explanations.show_explanations(...)):
+# aliases of hwlib.plotting.<family>, the same module objects
+from . import plotting_adversarial, plotting_bert, plotting_digits, plotting_explanations
 
 __version__ = "0.1.0"
 

@@ -126,7 +126,7 @@ class ConfusedLogitCallback(_callback_base()):
         logging_batch_interval: training batches ``interval - 1, 2 * interval - 1, ...`` of every epoch are
             examined; with ``log_validation`` also validation batches ``0, interval, 2 * interval, ...``.
         projection_factor: how far the "moved" panels go along each gradient (see
-            :func:`hwlib.plotting_digits.confused_logit_figure`).
+            :func:`hwlib.plotting.digits.confused_logit_figure`).
         log_validation: also examine validation batches (not during the sanity check).
         class_names: names for the figure titles (default: class indices).
         output_dir: where PNG files go when no TensorBoard logger is attached (default
@@ -177,7 +177,7 @@ class ConfusedLogitCallback(_callback_base()):
                               self.max_logit_difference, self.min_logit_value)
         if found is None:
             return
-        from .plotting_digits import confused_logit_figure
+        from .plotting.digits import confused_logit_figure
 
         writers = [lg.experiment for lg in trainer.loggers if _is_tensorboard(lg)]
         images, grads = images.detach()[found.index.to(images.device)].cpu(), found.grads.cpu()

@@ -8,13 +8,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import torch
 
-
-def _as_numpy(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().float().cpu().numpy()
-    return np.asarray(x)
+from ._arrays import as_numpy
 
 
 def show_saliency_maps(images, saliency, titles: Sequence[str], masks=None, cmap: str = "hot"):
@@ -28,7 +23,7 @@ def show_saliency_maps(images, saliency, titles: Sequence[str], masks=None, cmap
     """
     import matplotlib.pyplot as plt
 
-    images, saliency = _as_numpy(images), _as_numpy(saliency)
+    images, saliency = as_numpy(images), as_numpy(saliency)
     if saliency.ndim != 3 or images.shape[:3] != saliency.shape or len(titles) != len(images):
         raise ValueError(f"show_saliency_maps: expected images (N, H, W, 3), saliency (N, H, W) and N titles, "
                          f"got {images.shape}, {saliency.shape} and {len(titles)} titles.")
@@ -41,7 +36,7 @@ def show_saliency_maps(images, saliency, titles: Sequence[str], masks=None, cmap
         axes[1, i].imshow(saliency[i], cmap=cmap, vmin=0, vmax=vmax)
         axes[1, i].set_title(f"max {vmax:.3g}", fontsize=8)
         if masks is not None:
-            axes[1, i].contour(_as_numpy(masks)[i].astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
+            axes[1, i].contour(as_numpy(masks)[i].astype(float), levels=[0.5], colors="cyan", linewidths=0.8)
         for ax in axes[:, i]:
             ax.axis("off")
     axes[0, 0].text(-0.08, 0.5, "image", transform=axes[0, 0].transAxes, rotation=90, va="center", ha="right")
@@ -59,7 +54,7 @@ def show_fooling_image(original, fooling, original_title: str, fooling_title: st
     """
     import matplotlib.pyplot as plt
 
-    a, b = _as_numpy(original).astype(np.float32), _as_numpy(fooling).astype(np.float32)
+    a, b = as_numpy(original).astype(np.float32), as_numpy(fooling).astype(np.float32)
     if a.shape != b.shape or a.ndim != 3 or a.shape[-1] != 3:
         raise ValueError(f"show_fooling_image: expected two (H, W, 3) images of the same shape, got {a.shape} "
                          f"and {b.shape}.")
