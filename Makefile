@@ -30,7 +30,7 @@ demo: install
 PYTEST_ARGS ?=
 test: install
 	$(VENV)/bin/ruff check .
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 3 -q $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 3 -q --durations=25 $(PYTEST_ARGS)
 
 # Write course.cfg into every solution notebook's first cells, regenerate the student notebooks in notebooks/
 # from solutions/ (every assignment of the registry), then the example submissions.

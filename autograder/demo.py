@@ -3,14 +3,14 @@
 1. grades a representative set of example submissions of every registered assignment (``--only ID`` for one;
    :data:`REPRESENTATIVE`: perfect, one bug, wrong, the untouched release, unparseable, two known variants, two
    hostile ones) with the fast grader and prints one grade table per assignment;
-2. executes every solution notebook headlessly in offline mode (no network) in quick mode (``HWLIB_QUICK=1``),
-   two kernels at a time, and writes the executed notebook as .ipynb and .html plus every figure as PNG under
-   ``--out`` (default ``outputs/demo/``).
+2. executes every solution notebook headlessly in offline mode (no network) in quick mode (``HWLIB_QUICK=1``)
+   without its hidden-test blocks, two kernels at a time (longest first), and writes the executed notebook as
+   .ipynb and .html plus every figure as an image file under ``--out`` (default ``outputs/demo/``).
 
-``--full`` (``make demo FULL=1``) is the whole run: full-size notebooks, one at a time, and every example
-submission (slow but honest, every variant, the generic hostile set). ``--no-notebooks`` / ``--no-grading`` skip a
-part. This is an instructor command: it needs a checkout of the course repository (the solutions and the test
-fixtures).
+``--full`` (``make demo FULL=1``) is the whole run: full-size notebooks with their hidden tests, one at a time, and
+every example submission (slow but honest, every variant, the generic hostile set). ``--no-notebooks`` /
+``--no-grading`` skip a part. This is an instructor command: it needs a checkout of the course repository (the
+solutions and the test fixtures).
 """
 from __future__ import annotations
 
@@ -57,8 +57,12 @@ class NotebookFailed(RuntimeError):
     """A solution notebook raised while the demo executed it (the message says where)."""
 
 
-def _execute(assignment_id: str, out: Path, env: dict[str, str]) -> str:
-    """Execute one solution notebook; its outputs under ``out/<id>/``; returns what to print about it."""
+DURATIONS = "durations.json"
+
+
+def _execute(assignment_id: str, out: Path, env: dict[str, str], hidden_tests: bool) -> tuple[str, float]:
+    """Execute one solution notebook; its outputs under ``out/<id>/``; returns what to print about it and the
+    seconds it took."""
     from .notebook_run import execute_notebook, printed_text, save_outputs
 
     root = repo_root()
@@ -66,29 +70,61 @@ def _execute(assignment_id: str, out: Path, env: dict[str, str]) -> str:
     start = time.perf_counter()
     shown = path.relative_to(root) if path.is_relative_to(root) else path
     try:
-        nb = execute_notebook(path, env=env)
+        nb = execute_notebook(path, env=env, hidden_tests=hidden_tests)
     except Exception as err:   # a failing cell: say which, and go on with the other notebooks
         raise NotebookFailed(f"\n== {shown}: FAILED after {time.perf_counter() - start:.0f} s\n{err}") from None
     files = save_outputs(nb, path.stem, out / assignment_id)
+    seconds = time.perf_counter() - start
+    hidden = "" if hidden_tests else " (without its hidden tests: the grade tables above show the grading)"
     return "\n".join([f"\n== {shown}", printed_text(nb).rstrip(),
-                      f"-- executed in {time.perf_counter() - start:.0f} s; wrote:", *(f"   {f}" for f in files)])
+                      f"-- executed in {seconds:.0f} s{hidden}; wrote:", *(f"   {f}" for f in files)]), seconds
+
+
+def longest_first(assignments: list[str], durations: dict[str, float]) -> list[str]:
+    """``assignments`` in the order to start them so that parallel kernels finish together: longest first, by the
+    seconds the last run on this machine took (``durations``), else by the solution notebook's size."""
+    def cost(assignment_id: str) -> float:
+        if assignment_id in durations:
+            return float(durations[assignment_id])
+        return solution_notebook(load_assignment(assignment_id)).stat().st_size / 1000.0
+    return sorted(assignments, key=cost, reverse=True)
 
 
 def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int = 1) -> list[str]:
-    """Execute each assignment's solution notebook offline, ``parallel`` kernels at a time; write its outputs under
-    ``out/<id>/`` and print each one's printout (in course order). Returns the ids of those that failed."""
-    env = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1" if quick else "0"}
+    """Execute each assignment's solution notebook offline, ``parallel`` kernels at a time (longest first, each
+    kernel with its share of the CPU threads); write its outputs under ``out/<id>/`` and print each one's printout
+    (in course order). The quick run leaves out the hidden tests. Returns the ids of those that failed."""
+    import json
+
+    threads = str(max(1, (os.cpu_count() or 1) // max(1, parallel)))
+    env = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "HWLIB_QUICK": "1" if quick else "0",
+           "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     print(f"\n== executing {len(assignments)} solution notebook(s) offline ({'quick' if quick else 'full'} mode, "
           f"{parallel} at a time) ...", flush=True)
-    failed = []
+    record = out / DURATIONS
+    try:
+        durations = json.loads(record.read_text()).get("quick" if quick else "full", {})
+    except (OSError, ValueError, AttributeError):
+        durations = {}
+    failed, took = [], {}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        running = [(a, pool.submit(_execute, a, out, env)) for a in assignments]
+        futures = {a: pool.submit(_execute, a, out, env, not quick) for a in longest_first(assignments, durations)}
+        running = [(a, futures[a]) for a in assignments]
         for assignment_id, future in running:
             try:
-                print(future.result(), flush=True)
+                text, took[assignment_id] = future.result()
+                print(text, flush=True)
             except NotebookFailed as err:
                 print(err, flush=True)
                 failed.append(assignment_id)
+    try:
+        known = json.loads(record.read_text()) if record.is_file() else {}
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known.setdefault("quick" if quick else "full", {}).update({a: round(s, 1) for a, s in took.items()})
+    out.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(known, indent=1, sort_keys=True))
     return failed
 
 

@@ -10,16 +10,39 @@ import base64
 import os
 from pathlib import Path
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
-def execute_notebook(path: Path, env: dict[str, str] | None = None, timeout: int = 900, cwd: Path | None = None):
+
+def without_hidden_tests(source: str) -> str:
+    """``source`` without its nbgrader hidden-test blocks (the lines from ``### BEGIN HIDDEN TESTS`` to
+    ``### END HIDDEN TESTS``, markers included), as nbgrader's release removes them."""
+    kept, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        if line.strip() == HIDDEN_BEGIN:
+            hidden = True
+        elif line.strip() == HIDDEN_END:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "".join(kept)
+
+
+def execute_notebook(path: Path, env: dict[str, str] | None = None, timeout: int = 900, cwd: Path | None = None,
+                     hidden_tests: bool = True):
     """Execute ``path`` in a fresh Python kernel and return the executed notebook (raises on the first error).
 
     ``env`` entries are set in the kernel's environment (e.g. ``HWLIB_SOURCE=offline``, ``HWLIB_QUICK=1``).
+    ``hidden_tests=False`` leaves out the hidden-test blocks of a solution notebook (the quick demo: grading is
+    shown by its grade tables, and the hidden tests' reference computations are a third of a notebook's time).
     """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    if not hidden_tests:
+        for cell in nb.cells:
+            if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+                cell.source = without_hidden_tests(cell.source)
     kernel_env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline", **(env or {})}
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(cwd or path.parent)}})

@@ -54,3 +54,30 @@ def test_demo_arguments_quick_by_default_full_on_request():
     add_arguments(parser)
     assert not parser.parse_args([]).full and parser.parse_args(["--full"]).full
     assert parser.parse_args(["--parallel", "3"]).parallel == 3
+
+
+def test_quick_demo_leaves_out_exactly_the_hidden_test_blocks():
+    """The quick demo executes solution notebooks without their hidden tests: is every hidden line gone, every
+    visible line kept, and does a solution notebook's hidden cell lose its call to the grader?"""
+    import nbformat
+
+    from autograder.assignments import registered, solution_notebook
+    from autograder.notebook_run import without_hidden_tests
+
+    source = "x = 1\nassert x == 1\n### BEGIN HIDDEN TESTS\nsecret()\n  ### END HIDDEN TESTS\nprint(x)\n"
+    assert without_hidden_tests(source) == "x = 1\nassert x == 1\nprint(x)\n"
+    assert without_hidden_tests("a\nb") == "a\nb"
+    nb = nbformat.read(solution_notebook(registered()[0]), as_version=4)
+    hidden = [c.source for c in nb.cells if "### BEGIN HIDDEN TESTS" in c.source]
+    assert hidden and all("run_hidden_checks" not in without_hidden_tests(s) for s in hidden)
+
+
+def test_demo_starts_the_longest_notebook_first(tmp_path):
+    """Two kernels finish together when the longest starts first: by the last run's seconds, else by size."""
+    from autograder.demo import longest_first
+
+    ids = ["01_gradient_ascent", "03_adversarial_examples", "04_cnn_explanation"]
+    assert longest_first(ids, {"01_gradient_ascent": 300, "03_adversarial_examples": 100,
+                               "04_cnn_explanation": 200}) == ["01_gradient_ascent", "04_cnn_explanation",
+                                                                "03_adversarial_examples"]
+    assert longest_first(ids, {})[-1] == "01_gradient_ascent"   # the smallest solution notebook of the three
