@@ -21,8 +21,8 @@ from .class_visualization import create_class_visualization
 from .models.wrappers import ADVERSARIAL_EXAMPLES_ASSETS, NormalizedClassifier, load_pixel_classifier
 from .models.googlenet import load_googlenet
 from .datasets.photos import PHOTOS, Photos, load_photos
-from .adversarial import ClassDifficulty, RobustnessCurve, class_difficulty, robustness_curve
-from .robustness import TrainingRun, train_digit_classifier
+from .robustness_curves import ClassDifficulty, RobustnessCurve, class_difficulty, robustness_curve
+from .adversarial_training import TrainingRun, train_digit_classifier
 from . import plotting
 from .datasets.food import FOOD11_CLASSES, FoodImages, load_food11, load_food_samples
 from .models.food import FoodClassifier, load_food_classifier, resolve_food_source
@@ -30,6 +30,8 @@ from .lime_explain import explain_image, image_and_mask, lime_feature_sizes, mak
 # the figures' old module names (released notebooks call hwlib.plotting_explanations.show_explanations(...)):
 # aliases of hwlib.plotting.<family>, the same module objects
 from . import plotting_adversarial, plotting_bert, plotting_digits, plotting_explanations
+# hwlib.adversarial (now robustness_curves) and hwlib.robustness (now adversarial_training): aliases, the same objects
+from . import adversarial, robustness
 
 __version__ = "0.1.0"
 

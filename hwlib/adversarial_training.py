@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ._validation import check_labels, describe
-from .adversarial import Attack, check_epsilon, check_pixels
+from .robustness_curves import Attack, check_epsilon, check_pixels
 
 
 @contextlib.contextmanager
