@@ -14,6 +14,8 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .assets import CJK_FONT
+
 #: Fonts known to cover Chinese, by family name (matplotlib's name for them), preferred first.
 CJK_FONT_NAMES = (
     "Noto Sans CJK TC", "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans TC", "Noto Sans SC", "Noto Serif CJK TC",
@@ -22,9 +24,8 @@ CJK_FONT_NAMES = (
     "AR PL UKai CN", "Droid Sans Fallback",
 )
 # The repository moved from googlefonts/ to notofonts/ (the old address only redirects); no published checksum.
-CJK_FONT_URL = "https://github.com/notofonts/noto-cjk/raw/main/Sans/SubsetOTF/TC/NotoSansTC-Regular.otf"
-CJK_FONT_FILE = "NotoSansTC-Regular.otf"
-FONT_URL_VARIABLE = "HWLIB_CJK_FONT_URL"
+CJK_FONT_URL, CJK_FONT_FILE = CJK_FONT.pair       # Noto Sans TC: the entry in hwlib.assets
+FONT_URL_VARIABLE = CJK_FONT.setting                # "HWLIB_CJK_FONT_URL"
 
 
 def _charmap(path: str) -> frozenset[int]:

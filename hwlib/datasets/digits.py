@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import assets
 from ..sources import OfflineError, fetch, load_cached, resolve_with_fallback
 
 DIGIT_CLASS_NAMES = tuple(str(d) for d in range(10))
@@ -26,16 +27,12 @@ OFFLINE_DIGIT_SIZE = 20          # MNIST digits fit a 20x20 box centred in 28x28
 OFFLINE_VAL_FRACTION = 0.2
 OFFLINE_SPLIT_SEED = 0
 
-MNIST_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-# (file, md5) as published with MNIST (and listed by torchvision.datasets.MNIST).
-MNIST_FILES = {
-    "train": (("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-              ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432")),
-    "val": (("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-            ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")),
-}
+MNIST_MIRROR = assets.MNIST_BASE_URL
+# (file, md5) as published with MNIST (and listed by torchvision.datasets.MNIST): the entries in hwlib.assets.
+MNIST_FILES = {split: tuple((a.filename.rsplit("/", 1)[-1], a.md5) for a in files)
+               for split, files in assets.MNIST.items()}
 #: ``(url, cache filename)`` of everything the online digits download, for :func:`hwlib.resolve_source`.
-DIGITS_ASSETS = tuple((MNIST_MIRROR + name, "mnist/" + name) for pair in MNIST_FILES.values() for name, _ in pair)
+DIGITS_ASSETS = assets.DIGITS_ASSETS
 
 
 @dataclass(frozen=True, eq=False)

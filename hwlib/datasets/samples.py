@@ -9,18 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models.squeezenet import ONLINE_WEIGHTS_URL
+from .. import assets
 from ..sources import fetch, load_cached, resolve_with_fallback
 
-# CS231n's get_datasets.sh downloads it from here (no published checksum); keys X, y and label_map.
-IMAGENET_VAL_URL = "http://cs231n.stanford.edu/imagenet_val_25.npz"
-IMAGENET_VAL_FILE = "imagenet_val_25.npz"
+# CS231n's 25 images (no published checksum; keys X, y and label_map): the entry in hwlib.assets.
+IMAGENET_VAL_URL, IMAGENET_VAL_FILE = assets.IMAGENET_VAL_25.pair
 
 #: ``(url, cache filename)`` of everything notebook 02 downloads in online mode, for :func:`hwlib.resolve_source`.
-NETWORK_VISUALIZATION_ASSETS = (
-    (ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1]),
-    (IMAGENET_VAL_URL, IMAGENET_VAL_FILE),
-)
+NETWORK_VISUALIZATION_ASSETS = assets.NETWORK_VISUALIZATION_ASSETS
 
 
 @dataclass(frozen=True)

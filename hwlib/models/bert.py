@@ -21,17 +21,19 @@ from typing import NamedTuple
 
 import torch
 
+from .. import assets
 from ..device import get_device
 from ..sources import OfflineError, cache_dir, fetch, load_cached, resolve_with_fallback
 from .squeezenet import freeze
 
-ONLINE_NAME = "bert-base-chinese"
+# The model, its pinned hub commit and its files: the entries in hwlib.assets.
+ONLINE_NAME = assets.BERT_NAME
 #: The hub commit the online files are pinned to (``resolve/<commit>``: the files can never change under a course).
-ONLINE_REVISION = "c30a6ed22ab4564dc1e3b2ecbf6e766b0611a33f"
-ONLINE_BASE_URL = f"https://huggingface.co/google-bert/bert-base-chinese/resolve/{ONLINE_REVISION}"
+ONLINE_REVISION = assets.BERT_REVISION
+ONLINE_BASE_URL = assets.BERT_BASE_URL
 #: The files the online model needs, in download order (the weights last: the largest).
-ONLINE_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "model.safetensors")
-URL_VARIABLE = "HWLIB_BERT_URL"
+ONLINE_FILES = tuple(a.url.rsplit("/", 1)[-1] for a in assets.BERT_FILES)
+URL_VARIABLE = assets.BERT_FILES[0].setting          # "HWLIB_BERT_URL"
 
 
 class LoadedBert(NamedTuple):

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import torch
 
+from .. import assets
 from ..device import get_device
 from ..sources import fetch, load_cached
 from .squeezenet import LoadedModel, freeze
 
-# torchvision.models.GoogLeNet_Weights.IMAGENET1K_V1.url (a test checks they agree); spelled out so that importing
-# hwlib does not import torchvision.models. The file name carries the first 8 hex digits of its sha256.
-GOOGLENET_URL = "https://download.pytorch.org/models/googlenet-1378be20.pth"
-GOOGLENET_FILE = GOOGLENET_URL.rsplit("/", 1)[-1]
-GOOGLENET_SHA256_PREFIX = "1378be20"
+# torchvision's ImageNet weights (URL, cache name, sha256 prefix): the entry in hwlib.assets.
+GOOGLENET_URL, GOOGLENET_FILE = assets.GOOGLENET_WEIGHTS.pair
+GOOGLENET_SHA256_PREFIX = assets.GOOGLENET_WEIGHTS.sha256
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

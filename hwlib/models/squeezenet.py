@@ -14,19 +14,16 @@ from typing import NamedTuple
 
 import torch
 
+from .. import assets
 from .._paths import data_dir
 from ..device import get_device
 from ..sources import fetch, load_cached, resolve_with_fallback
 
 OFFLINE_WEIGHTS = "squeezenet1_1_synthetic.pt"
 OFFLINE_PROVENANCE = "squeezenet1_1_synthetic.json"
-# torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1.url (a test checks they agree); spelled out so that
-# importing hwlib does not import torchvision.models (which pulls in torch._dynamo: ~2 s).
-ONLINE_WEIGHTS_URL = "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth"
-ONLINE_WEIGHTS_FILE = ONLINE_WEIGHTS_URL.rsplit("/", 1)[-1]
-#: torchvision's file names carry the first 8 hex digits of the file's sha256 (what its hub checks with
-#: ``check_hash``); the download is checked against it.
-ONLINE_WEIGHTS_SHA256_PREFIX = "b8a52dc0"
+# torchvision's ImageNet weights (URL, cache name, sha256 prefix): the entry in hwlib.assets.
+ONLINE_WEIGHTS_URL, ONLINE_WEIGHTS_FILE = assets.SQUEEZENET_WEIGHTS.pair
+ONLINE_WEIGHTS_SHA256_PREFIX = assets.SQUEEZENET_WEIGHTS.sha256
 
 
 class LoadedModel(NamedTuple):

@@ -11,9 +11,8 @@ import torch
 
 from .._validation import check_image_batch, describe
 from ..device import get_device, model_device
-from ..datasets.samples import IMAGENET_VAL_URL
+from .. import assets
 from ..sources import resolve_with_fallback
-from .googlenet import GOOGLENET_FILE, GOOGLENET_URL
 from .squeezenet import LoadedModel, freeze
 
 #: Values this far outside [0, 1] still count as inside (float rounding of ``x + delta``).
@@ -22,7 +21,7 @@ RANGE_SLACK = 1e-6
 
 #: ``(url, cache filename)`` of everything notebook 03 downloads in online mode (GoogLeNet's weights and CS231n's 25
 #: labelled ImageNet images), for :func:`hwlib.setup_notebook` / :func:`hwlib.resolve_source`.
-ADVERSARIAL_EXAMPLES_ASSETS = ((GOOGLENET_URL, GOOGLENET_FILE), (IMAGENET_VAL_URL, "imagenet_val_25.npz"))
+ADVERSARIAL_EXAMPLES_ASSETS = assets.ADVERSARIAL_EXAMPLES_ASSETS
 
 
 def _channel_vector(values, name: str) -> torch.Tensor:

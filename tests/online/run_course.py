@@ -23,25 +23,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import hwlib.assets as hwlib_assets
+
 from . import assets
 from .server import AssetServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOSED_PORT = "http://127.0.0.1:9"
 
-#: The assets each notebook downloads (server paths), in the order it downloads them.
-NOTEBOOK_ASSETS = {
-    "01_gradient_ascent": ["mnist/train-images-idx3-ubyte.gz", "mnist/train-labels-idx1-ubyte.gz",
-                           "mnist/t10k-images-idx3-ubyte.gz", "mnist/t10k-labels-idx1-ubyte.gz"],
-    "02_network_visualization": ["squeezenet1_1-b8a52dc0.pth", "imagenet_val_25.npz"],
-    "03_adversarial_examples": ["googlenet-1378be20.pth", "imagenet_val_25.npz", "mnist/train-images-idx3-ubyte.gz",
-                                "mnist/train-labels-idx1-ubyte.gz", "mnist/t10k-images-idx3-ubyte.gz",
-                                "mnist/t10k-labels-idx1-ubyte.gz"],
-    "04_cnn_explanation": [assets.FOOD_CHECKPOINT, assets.FOOD_HW9_ZIP],
-    "05_bert_embeddings": ["bert-base-chinese.config.json", "bert-base-chinese.vocab.txt",
-                           "bert-base-chinese.tokenizer_config.json", "bert-base-chinese.model.safetensors",
-                           "NotoSansTC-Regular.otf"],
-}
+#: The assets each notebook downloads (server paths), in the order it downloads them: hwlib.assets' list, the two
+#: instructor assets of notebook 04 (no fixed URL there) at their server paths.
+_INSTRUCTOR_PATHS = {hwlib_assets.FOOD_CHECKPOINT.name: assets.FOOD_CHECKPOINT,
+                     hwlib_assets.FOOD11.name: assets.FOOD_HW9_ZIP}
+NOTEBOOK_ASSETS = {nb: [a.filename or _INSTRUCTOR_PATHS[a.name] for a in hwlib_assets.assets_for(nb)]
+                   for nb in hwlib_assets.NOTEBOOKS}
 
 
 def corruptions(name: str, good: bytes) -> tuple[str, bytes | None]:
