@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograder.assignments import solution_notebook
+from autograder.checks import _kit
 from autograder.checks import adversarial_examples as ae
 from autograder.sandbox.runner import run_probe
 from course import solution_namespace
@@ -240,7 +241,7 @@ def test_fgsm_direction_ignores_the_clamp(reference, context):
 
 
 def test_fgsm_other_dtype_or_subclass_is_unusable(reference, context):
-    for kind, text in ((ae._OTHER_DTYPE, "dtype"), (ae._SUBCLASS, "subclass")):
+    for kind, text in ((_kit.OTHER_DTYPE, "dtype"), (_kit.SUBCLASS, "subclass")):
         result = verdict("fgsm_direction", with_(reference, "fgsm", adversarial_kind=np.asarray(kind)), reference,
                          context)
         assert not result.passed and text in result.message

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from autograder.check import SubmissionError
 from autograder.checks import cnn_explanation as ce
-from autograder.checks import cnn_explanation_probes as cp
+from autograder.checks import cnn_explanation as cp
 from autograder.checks import quiz
 from autograder.reference import reference_outputs
 from autograder.assignments import solution_notebook

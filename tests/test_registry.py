@@ -30,3 +30,24 @@ def test_every_registered_assignment_has_its_files():
         assert (root / "tests" / "fixtures" / "examples" / assignment_id).is_dir()
         examples = examples_for(assignment_id)      # its fixture module: WRONG, ONE_BUG, VARIANTS
         assert set(examples.wrong) == set(load_assignment(assignment_id).functions) and examples.one_bug
+
+
+def test_every_notebook_has_one_checks_package_of_one_shape():
+    """``autograder/checks/<topic>/``: ``__init__`` (the Assignment), ``context.py``, ``probes.py`` (untrusted side),
+    ``verdicts.py`` and optionally ``verdicts_<function>.py`` (trusted side), nothing else; the shared mechanics in
+    ``checks/_kit.py`` and the quiz in ``checks/quiz.py`` are the only other modules of ``checks/``."""
+    checks = repo_root() / "autograder" / "checks"
+    packages = set()
+    for assignment_id, module in CHECK_MODULES.items():
+        folder = checks / module.rsplit(".", 1)[1]
+        packages.add(folder.name)
+        assert (folder / "__init__.py").is_file(), f"{module} is not a package"
+        files = {p.name for p in folder.glob("*.py")}
+        assert {"__init__.py", "context.py", "probes.py", "verdicts.py"} <= files, (module, sorted(files))
+        functions = {f.lower() for f in load_assignment(assignment_id).functions}
+        for name in files - {"__init__.py", "context.py", "probes.py", "verdicts.py"}:
+            assert name.startswith("verdicts_"), (module, name)
+            function = name[len("verdicts_"):-len(".py")].replace("_", "")
+            assert function in {f.replace("_", "") for f in functions}, (module, name)
+    assert {p.name for p in checks.glob("*.py")} == {"__init__.py", "_kit.py", "quiz.py"}
+    assert {p.name for p in checks.iterdir() if p.is_dir() and p.name != "__pycache__"} == packages

@@ -11,6 +11,7 @@ from autograder import images
 from autograder.arrays import norm_relative_error
 from autograder.assignments import solution_notebook
 from fixtures import examples_dir
+from autograder.checks import _kit
 from autograder.checks import network_visualization as nv
 from fixtures import network_visualization as nv_fixtures
 from autograder.extract import Cell
@@ -162,7 +163,7 @@ def test_mutating_x_costs_only_the_side_effect_check(reference, context):
     assert not result.passed and "modified its input X" in result.message
 
 
-@pytest.mark.parametrize("kind, says", [(nv._SUBCLASS, "plain torch.Tensor"), (nv._OTHER_DTYPE, "dtype")])
+@pytest.mark.parametrize("kind, says", [(_kit.SUBCLASS, "plain torch.Tensor"), (_kit.OTHER_DTYPE, "dtype")])
 def test_a_subclass_or_another_dtype_is_unusable(reference, context, kind, says):
     student = dict(reference["saliency_batch"], saliency_kind=np.asarray(kind))
     result = verdict("saliency_batch", student, reference, context)
@@ -315,7 +316,7 @@ def test_recordings_can_lower_but_never_raise(reference, context):
 
 
 def test_a_half_precision_or_subclass_image_is_unusable(reference, context):
-    for kind, says in ((nv._OTHER_DTYPE, "dtype"), (nv._SUBCLASS, "plain torch.Tensor")):
+    for kind, says in ((_kit.OTHER_DTYPE, "dtype"), (_kit.SUBCLASS, "plain torch.Tensor")):
         student = fooling_student(reference, fooling_0_kind=np.asarray(kind))
         for name in ("fooling_target", "fooling_steps", "fooling_first"):
             result = verdict(name, student, reference, context)
@@ -430,7 +431,7 @@ def test_non_finite_or_absurd_steps_fail(reference, context, value):
 
 
 def test_a_half_precision_img_is_unusable(reference, context):
-    student = dict(reference["update_step"], after_one_kind=np.asarray(nv._OTHER_DTYPE))
+    student = dict(reference["update_step"], after_one_kind=np.asarray(_kit.OTHER_DTYPE))
     for name in ("update_step_one", "update_step_two"):
         result = verdict(name, student, reference, context)
         assert not result.passed and "dtype" in result.message
@@ -491,8 +492,8 @@ def test_trusted_computations_use_one_thread_and_restore_the_count():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        with nv._OneThread():
-            with nv._OneThread():
+        with _kit.OneThread():
+            with _kit.OneThread():
                 assert torch.get_num_threads() == 1
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 2

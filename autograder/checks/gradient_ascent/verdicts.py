@@ -1,265 +1,12 @@
-"""Checks for notebook 01 (gradient ascent on digits): ``logit_gradient`` and ``gradient_ascent``.
-
-Every probe uses the seeded, *untrained* digit CNN (``hwlib.digit_cnn(seed=0)``; weights drawn from torch's CPU
-generator, the same on every machine; its parameters require gradients, as in the middle of training) and the first
-offline validation digits. Training is not needed: every check compares the student's arrays with the reference's
-on the same model, and the gradients of an untrained ReLU network still change from image to image. A second seeded
-model (RGB 32x32 images, 5 classes) catches code hard-coded to 1x28x28 images or 10 classes.
-
-``gradient_ascent`` is probed with the student's own ``logit_gradient`` (whatever its cell defines): the grader's
-runtime holds no correct implementation of any student function (issue 16: it is bound into the sandbox, where a
-submission could import it), so a ``logit_gradient`` that is wrong for one image can cost ``gradient_ascent``'s
-points as well. A per-sample scale (the batch mean) does not: the ascent normalizes each step.
-
-Points per function (= the ``points`` of its hidden-test cell): 6 each, 12 in all.
-
-Known-correct variants that keep full marks (examples in ``tests/fixtures/gradient_ascent.py``): ``gather`` or ``logits[arange(N),
-targets]`` or a one-hot mask, ``torch.autograd.grad`` or ``.backward()`` on a clone followed by
-``model.zero_grad(set_to_none=True)``, a loop over the images; in the ascent, calling ``logit_gradient`` or
-differentiating inline, probabilities computed inside the loop or after it, in-place or out-of-place clipping,
-``F.normalize`` for the step. Known-wrong ones that lose points: the predicted class instead of the target, the
-softmax probability or a loss instead of the logit, the sum of all logits, ``logits[:, targets]`` (every target for
-every image: pl_bolts' bug), the mean over the batch, shapes hard-coded to 1x28x28, ``.backward()`` leaving weight
-gradients, switching on the caller's ``requires_grad``, no input validation; descending, the raw (unnormalized)
-gradient, no clipping, ``.grad`` accumulating across steps, logits instead of probabilities, the start image left
-out, the caller's image modified.
-
-Feedback figures show the reference's gradient map and final ascent image next to the student's: a picture cannot
-be turned into arrays that match to the checks' tolerance, so they give no answer away.
-"""
+"""Notebook 01's verdicts (trusted side): every check's ``verify``."""
 from __future__ import annotations
-
-import copy
-import functools
 
 import numpy as np
 
-from ..arrays import cosine, flag, norm_relative_error, shape_problem, to_array
-from ..check import Assignment, Check, Figure, Probe, SubmissionError, Tolerance, Verdict, follows_reference
-
-ASSIGNMENT_ID = "01_gradient_ascent"
-NOTEBOOK = "gradient_ascent.ipynb"
-FUNCTIONS = ("logit_gradient", "gradient_ascent")
-
-NUM_CLASSES = 10
-CNN_SEED = 0
-BATCH = 6                          # images of the batched gradient probe: the first validation digit of classes 0..5
-TARGET_SHIFT = 3                   # target = label + 3 (mod 10), moved on when it is the model's prediction
-RGB_SHAPE, RGB_CLASSES, RGB_SEED = (3, 3, 32, 32), 5, 1
-ASCENT_CLASS, ASCENT_TARGET = 5, 8  # "what would make this 5 look like an 8?"
-ASCENT_STEPS, ASCENT_STEP_SIZE = 6, 0.5
-PROBABILITY_TOL = 1e-4
-
-
-def _rgb_model():
-    """A seeded CNN for ``(N, 3, 32, 32)`` images and 5 classes (no batch norm: images stay independent)."""
-    import torch
-    from torch import nn
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(RGB_SEED)
-        return nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, stride=2, padding=1),
-                             nn.ReLU(), nn.Flatten(), nn.Linear(8 * 8 * 8, RGB_CLASSES))
-
-
-class Context:
-    """The models and inputs of notebook 01's probes. Inputs live on the CPU; probes move them to ``device``.
-
-    X: (6, 1, 28, 28) float32 validation digits 0..5; targets: (6,) int64, never the model's prediction;
-    rgb_X: (3, 3, 32, 32) seeded noise with rgb_targets (3,); ascent_image: (1, 1, 28, 28) a validation 5."""
-
-    def __init__(self, device: str = "cpu"):
-        import torch
-
-        from hwlib.datasets.digits import load_digits
-        from hwlib.models.digits import digit_cnn
-
-        val = load_digits("offline", "val")
-        first = [int((val.labels == c).nonzero()[0]) for c in range(NUM_CLASSES)]
-        self.device = torch.device(device)
-        self.base_model = digit_cnn(seed=CNN_SEED).eval()
-        self.rgb_model = _rgb_model().eval()
-        self.X = val.images[first[:BATCH]].clone()
-        with torch.no_grad():
-            predicted = self.base_model(self.X).argmax(dim=1)
-        targets = (val.labels[first[:BATCH]] + TARGET_SHIFT) % NUM_CLASSES
-        self.targets = torch.where(targets == predicted, (targets + 1) % NUM_CLASSES, targets)
-        gen = torch.Generator().manual_seed(RGB_SEED)
-        self.rgb_X = torch.rand(RGB_SHAPE, generator=gen)
-        with torch.no_grad():
-            rgb_predicted = self.rgb_model(self.rgb_X).argmax(dim=1)
-        rgb_targets = torch.tensor([4, 0, 2])
-        self.rgb_targets = torch.where(rgb_targets == rgb_predicted, (rgb_targets + 1) % RGB_CLASSES, rgb_targets)
-        self.ascent_image = val.images[first[ASCENT_CLASS]:first[ASCENT_CLASS] + 1].clone()
-        self.ascent_target = ASCENT_TARGET
-        self._alternatives: dict[str, dict[str, np.ndarray]] = {}
-
-    def fresh_model(self, rgb: bool = False):
-        """A private copy on ``device`` whose parameters require gradients and have none (so one probe cannot spoil
-        the next, and a ``.backward()`` shows)."""
-        model = copy.deepcopy(self.rgb_model if rgb else self.base_model).to(self.device)
-        for p in model.parameters():
-            p.requires_grad_(True)
-            p.grad = None
-        return model
-
-    def on_device(self, tensor):
-        return tensor.clone().to(self.device)
-
-    def inputs(self, which: str):
-        """``(model, images, targets)`` on the CPU for the probe ``which`` ("batch", "single" or "rgb")."""
-        if which == "rgb":
-            return self.rgb_model, self.rgb_X, self.rgb_targets
-        n = 1 if which == "single" else BATCH
-        return self.base_model, self.X[:n], self.targets[:n]
-
-    def alternatives(self, which: str) -> dict[str, np.ndarray]:
-        """Trusted gradients of the known mistakes (for hints), ``(N, C, H, W)`` float64 each."""
-        if which not in self._alternatives:
-            import torch
-
-            model, X, t = self.inputs(which)
-            model = copy.deepcopy(model).double()
-            x = X.double().requires_grad_(True)
-            logits = model(x)
-            n = len(t)
-
-            def grad(objective):
-                (g,) = torch.autograd.grad(objective, x, retain_graph=True)
-                return g.detach().numpy()
-
-            probs = logits.softmax(dim=1)
-            loss = torch.nn.functional.cross_entropy(logits, t, reduction="sum")
-            own = logits.gather(1, t.view(-1, 1)).sum()
-            self._alternatives[which] = {
-                "reference": grad(own),
-                "predicted": grad(logits.gather(1, logits.argmax(1, keepdim=True)).sum()),
-                "probability": grad(probs.gather(1, t.view(-1, 1)).sum()),
-                "all_logits": grad(logits.sum()),
-                "cross": grad(logits[:, t].sum()),
-                "mean": grad(own / n),
-                "negative": grad(-own),
-                "loss": grad(loss),
-                "mean_loss": grad(loss / n),
-            }
-        return self._alternatives[which]
-
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Trusted softmax probabilities ``(K, 10)`` of float32 images ``(K, 1, 28, 28)`` (CPU, float64)."""
-        import torch
-
-        if getattr(self, "_model64", None) is None:
-            self._model64 = copy.deepcopy(self.base_model).double()
-        with torch.no_grad():
-            return self._model64(torch.from_numpy(images).double()).softmax(dim=1).numpy()
-
-
-@functools.lru_cache(maxsize=4)
-def make_context(device: str = "cpu") -> Context:
-    """One context per device and process (nbgrader runs one hidden cell per check, each asking for it)."""
-    return Context(device)
-
-
-# ----------------------------------------------------------------------------------------------- probes (untrusted side)
-
-def _params_touched(model) -> np.ndarray:
-    return flag(any(p.grad is not None for p in model.parameters()))
-
-
-def _gradient_probe(which: str):
-    def run(fn, ctx: Context) -> dict[str, np.ndarray]:
-        _, X, t = ctx.inputs(which)
-        model, X, t = ctx.fresh_model(which == "rgb"), ctx.on_device(X), ctx.on_device(t)
-        out = fn(model, X, t)
-        return {"grads": to_array(out, "logit_gradient returned"), "x_after": to_array(X, "images"),
-                "x_requires_grad": flag(X.requires_grad), "params_touched": _params_touched(model),
-                "history": flag(_has_history(out))}
-    return run
-
-
-def _has_history(value) -> bool:
-    """True when a returned tensor still carries gradient history (the docstring asks for none)."""
-    import torch
-
-    values = value if isinstance(value, (tuple, list)) else (value,)
-    return any(isinstance(v, torch.Tensor) and v.requires_grad for v in values)
-
-
-def _raises(fn, *args) -> int:
-    """0 when ``fn(*args)`` raises ValueError or TypeError, 1 for another exception, 2 when it returns."""
-    try:
-        fn(*args)
-    except (ValueError, TypeError):
-        return 0
-    except Exception:
-        return 1
-    return 2
-
-
-GRADIENT_ERROR_CASES = ("one image without its batch axis, shape (1, 28, 28)", "uint8 images",
-                        f"a target equal to the number of classes ({NUM_CLASSES})", "a negative target (-1)",
-                        "one target more than there are images")
-
-
-def _gradient_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
-    import torch
-
-    model, X, t = ctx.fresh_model(), ctx.on_device(ctx.X), ctx.on_device(ctx.targets)
-    codes = [_raises(fn, model, X[0], t[:1]), _raises(fn, model, (X * 255).to(torch.uint8), t),
-             _raises(fn, model, X, torch.full_like(t, NUM_CLASSES)), _raises(fn, model, X, torch.full_like(t, -1)),
-             _raises(fn, model, X, torch.cat([t, t[:1]])),
-             _raises(fn, model, X, t)]                                    # the last call is valid: must return
-    return {"codes": np.asarray(codes, dtype=np.int64)}
-
-
-def _ascent_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
-    model, image = ctx.fresh_model(), ctx.on_device(ctx.ascent_image)
-    out = fn(model, image, ctx.ascent_target, ASCENT_STEPS, ASCENT_STEP_SIZE)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise SubmissionError(f"gradient_ascent must return a tuple (images, probabilities), got "
-                              f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.")
-    return {"images": to_array(out[0], "gradient_ascent's images"),
-            "probabilities": to_array(out[1], "gradient_ascent's probabilities"),
-            "x_after": to_array(image, "image"), "x_requires_grad": flag(image.requires_grad),
-            "params_touched": _params_touched(model), "history": flag(_has_history(out))}
-
-
-ASCENT_ERROR_CASES = (f"target {NUM_CLASSES}", "target -1", "an image without its batch axis, shape (1, 28, 28)",
-                      "two images, shape (2, 1, 28, 28)")
-
-
-def _ascent_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
-    model, image = ctx.fresh_model(), ctx.on_device(ctx.ascent_image)
-    codes = [_raises(fn, model, image, NUM_CLASSES, 1, ASCENT_STEP_SIZE),
-             _raises(fn, model, image, -1, 1, ASCENT_STEP_SIZE),
-             _raises(fn, model, image[0], ctx.ascent_target, 1, ASCENT_STEP_SIZE),
-             _raises(fn, model, image.expand(2, -1, -1, -1).clone(), ctx.ascent_target, 1, ASCENT_STEP_SIZE),
-             _raises(fn, model, image, ctx.ascent_target, 1, ASCENT_STEP_SIZE)]   # valid: must return
-    return {"codes": np.asarray(codes, dtype=np.int64)}
-
-
-def _follows_a_gradient(which: str):
-    """``Probe.engaged`` (trusted): the student's gradients follow the model's gradient of the target's logit or
-    of one of the known mistakes (:meth:`Context.alternatives`: another class, the probability, the loss...), so
-    an honest wrong objective keeps its side-effect points; the input echoed, a constant or noise does not."""
-    def engaged(student, reference, ctx: Context) -> bool:
-        follows = follows_reference("grads")
-        return any(follows(student, {"grads": g}, ctx) for g in ctx.alternatives(which).values())
-    return engaged
-
-
-GRADIENT_BATCH = Probe("gradient_batch", "logit_gradient", _gradient_probe("batch"),
-                        engaged=_follows_a_gradient("batch"))
-GRADIENT_SINGLE = Probe("gradient_single", "logit_gradient", _gradient_probe("single"),
-                         engaged=_follows_a_gradient("single"))
-GRADIENT_RGB = Probe("gradient_rgb", "logit_gradient", _gradient_probe("rgb"),
-                      engaged=_follows_a_gradient("rgb"))
-GRADIENT_ERRORS = Probe("gradient_errors", "logit_gradient", _gradient_errors)
-ASCENT = Probe("ascent", "gradient_ascent", _ascent_probe)
-ASCENT_ERRORS = Probe("ascent_errors", "gradient_ascent", _ascent_errors)
-
-
-# ------------------------------------------------------------------------------------------------ checks (trusted side)
+from ...arrays import cosine, norm_relative_error, shape_problem
+from ...check import Figure, Tolerance, Verdict
+from .._kit import autograd_problem, input_problem
+from .context import ASCENT_STEPS, NUM_CLASSES, Context
 
 GRADIENT_HINTS = (
     ("predicted", "you differentiated the logit of the predicted class; differentiate image n's logit of "
@@ -307,27 +54,17 @@ def _verify_gradient(which: str):
 
 def _verify_untouched(name: str, original):
     def verify(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
-        after, x = student.get("x_after"), original(ctx).numpy()
-        if after is None:
-            return Verdict(False, f"the input {name} did not come back from your code after the call.")
-        if after.shape != x.shape or not np.array_equal(after, x):
-            return Verdict(False, f"your function modified the caller's {name}; work on a copy "
-                                  f"(`{name}.detach().clone()`).")
-        if bool(student.get("x_requires_grad", False)):
-            return Verdict(False, f"your function switched on {name}.requires_grad of the caller's tensor; call "
-                                  f"requires_grad_ on a copy (`{name}.detach().clone().requires_grad_(True)`).")
+        problem = input_problem(student, original(ctx).numpy(), name)
+        if problem:
+            return Verdict(False, problem)
         return Verdict(True, f"the caller's `{name}` is left as it was.")
     return verify
 
 
 def _verify_params(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
-    if bool(student.get("params_touched", True)):
-        return Verdict(False, "the model's weights have a .grad after your call: `.backward()` fills every weight's "
-                              ".grad (during training that corrupts the next optimizer step); use "
-                              "`torch.autograd.grad(objective, x)`, which computes only the gradient you ask for.")
-    if bool(student.get("history", True)):
-        return Verdict(False, "your result still carries gradient history (requires_grad=True): the docstring asks "
-                              "for tensors without it; compute under torch.no_grad() or return `.detach()`ed tensors.")
+    problem = autograd_problem(student, missing_fails=True)
+    if problem:
+        return Verdict(False, problem)
     return Verdict(True, "no weight of the model got a .grad and the result carries no gradient history.")
 
 
@@ -450,33 +187,3 @@ def _verify_ascent_probabilities(student, reference, ctx: Context, tol: Toleranc
     return Verdict(False, f"probabilities differ from the model's softmax for your images by up to {diff:.3f}: {hint}")
 
 
-CHECKS = (
-    Check("gradient_batch", GRADIENT_BATCH, 2, "gradients for a batch, one target per image, match the reference",
-          _verify_gradient("batch"), Tolerance(rtol=1e-3)),
-    Check("gradient_single", GRADIENT_SINGLE, 1, "the gradient for a single image matches the reference",
-          _verify_gradient("single"), Tolerance(rtol=1e-3)),
-    Check("gradient_any_shape", GRADIENT_RGB, 1, "RGB 32x32 images and 5 classes work too",
-          _verify_gradient("rgb"), Tolerance(rtol=1e-3)),
-    Check("gradient_errors", GRADIENT_ERRORS, 1, "bad input raises a clear ValueError or TypeError",
-          _verify_errors("logit_gradient", GRADIENT_ERROR_CASES), side_effect=True),
-    Check("gradient_input_untouched", GRADIENT_BATCH, 0.5, "logit_gradient leaves images as they were",
-          _verify_untouched("images", lambda ctx: ctx.X), side_effect=True),
-    Check("gradient_params_untouched", GRADIENT_BATCH, 0.5, "logit_gradient leaves no autograd state: no .grad on the weights, "
-          "no gradient history on the result",
-          _verify_params, side_effect=True),
-    Check("ascent_start", ASCENT, 1, "images start with the given image; shapes (steps + 1, ...)",
-          _verify_ascent_start, Tolerance(atol=1e-6)),
-    Check("ascent_steps", ASCENT, 2, "every normalized, clipped ascent step matches the reference",
-          _verify_ascent_steps, Tolerance(rtol=1e-2)),
-    Check("ascent_probabilities", ASCENT, 1, "probabilities are the model's softmax for each returned image",
-          _verify_ascent_probabilities, Tolerance(atol=PROBABILITY_TOL)),
-    Check("ascent_errors", ASCENT_ERRORS, 1, "a bad target or image shape raises ValueError",
-          _verify_errors("gradient_ascent", ASCENT_ERROR_CASES), side_effect=True),
-    Check("ascent_input_untouched", ASCENT, 0.5, "gradient_ascent leaves image as it was",
-          _verify_untouched("image", lambda ctx: ctx.ascent_image), side_effect=True),
-    Check("ascent_params_untouched", ASCENT, 0.5, "gradient_ascent leaves no autograd state: no .grad on the weights, "
-          "no gradient history on the result",
-          _verify_params, side_effect=True),
-)
-
-ASSIGNMENT = Assignment(ASSIGNMENT_ID, NOTEBOOK, FUNCTIONS, CHECKS, make_context)
