@@ -1,10 +1,15 @@
 """THE registry: the only list of assignments. Tests, the demo, the example generator, the benchmarks and the
-nbgrader configuration all iterate it; adding a notebook = its solution notebook, its checks module and one line
-in ``CHECK_MODULES``.
+nbgrader configuration all iterate it; adding a notebook = its solution notebook, its checks package, one line in
+``CHECK_MODULES`` and its test fixtures (``tests/fixtures/<topic>.py``).
 
-Each assignment has one checks module in ``autograder/checks/`` exposing ``ASSIGNMENT`` (an
-:class:`~autograder.check.Assignment`). Solution notebooks are the nbgrader sources in ``solutions/`` (override the
-folder with ``$AUTOGRADER_SOLUTIONS``); student notebooks are the generated release in ``notebooks/``.
+Each assignment has one checks package ``autograder/checks/<topic>/`` exposing ``ASSIGNMENT`` (an
+:class:`~autograder.check.Assignment`), in one shape: ``context.py`` (the Context, ``make_context``, constants),
+``probes.py`` (untrusted side), ``verdicts.py`` or ``verdicts_<function>.py`` (trusted side), ``__init__.py``
+(``ASSIGNMENT_ID``, ``FUNCTIONS``, ``CHECKS``, ``ASSIGNMENT``); shared mechanics in ``checks/_kit.py``
+(``docs/architecture.md``, "The checks packages").
+
+Solution notebooks are the nbgrader sources in ``solutions/`` (override the folder with ``$AUTOGRADER_SOLUTIONS``);
+student notebooks are the generated release in ``notebooks/``.
 """
 from __future__ import annotations
 

@@ -71,24 +71,29 @@ def _roots() -> dict[str, Path]:
 
 
 def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
-    """``{file: sha256}`` of what a verdict depends on, as imported by this process after grading set-up: the
-    autograder and hwlib modules it loaded (client-only modules and other assignments' checks aside), the
-    offline weights, and torch's and numpy's versions. The client sends its fingerprint with every task; a worker
-    whose files differ refuses."""
+    """``{file: sha256}`` of what grading depends on: every file a verdict of ``assignment`` depends on
+    (:func:`autograder.reference.verdict_sources`, the same list as the reference cache key's), the other
+    autograder and hwlib modules this process loaded after grading set-up (client-only modules and every checks
+    module aside: with ``assignment`` they are the verdict sources; without it, every loaded one counts), the
+    sandbox's files, the offline weights, and torch's and numpy's versions. The client sends its fingerprint with
+    every task; a worker whose files differ refuses."""
     import sys
 
     import numpy as np
     import torch
 
+    from .reference import verdict_sources
+
     roots = _roots()
     files = {f"data/{p.name}" for p in roots["data"].glob("*.pt")}
     files |= {f"autograder/sandbox/{p.name}" for p in (roots["autograder"] / "sandbox").glob("*.py")}  # the launcher's
+    if assignment is not None:
+        files |= {f"autograder/{p.relative_to(roots['autograder']).as_posix()}" for p in verdict_sources(assignment.id)}
     for name, module in list(sys.modules.items()):
         parts = name.split(".")
         path = getattr(module, "__file__", None)
-        other_checks = assignment is not None and name.startswith("autograder.checks.") and \
-            name != assignment.make_context.__module__
-        if parts[0] in ("autograder", "hwlib") and path and not other_checks and \
+        checks = assignment is not None and (name == "autograder.checks" or name.startswith("autograder.checks."))
+        if parts[0] in ("autograder", "hwlib") and path and not checks and \
                 not (parts[0] == "autograder" and len(parts) > 1 and parts[1] in _CLIENT_ONLY):
             path = Path(path).resolve()
             for top in (parts[0], "data"):   # hwlib.data is installed from the repository's data/ folder

@@ -41,7 +41,13 @@ from .assignments import load_assignment, solution_notebook
 from .check import Assignment
 from .extract import notebook_cells
 
-_HARNESS = ("check.py", "arrays.py", "runner.py", "extract.py")
+#: Besides the checks' own imports: how the probes run and how the solution cells are read (they shape the outputs).
+_HARNESS = ("runner.py", "extract.py")
+#: The layers a probe or a verdict runs in (checks and core, see :mod:`autograder.importgraph`): imports into other
+#: layers are not followed (``checks/quiz.py``'s ``quiz_score`` is a hidden-cell front end that imports
+#: ``notebook_checks``, a known back-edge; no verdict runs it).
+_VERDICT_LAYERS = ("autograder.checks", "autograder.check", "autograder.arrays", "autograder.extract",
+                   "autograder.runner", "autograder.text", "autograder.images")
 
 
 def cache_dir() -> Path:
@@ -61,9 +67,8 @@ def digest_dir() -> Path | None:
 
 
 def cache_key(assignment: Assignment) -> str:
-    """A hash of what the reference outputs depend on."""
-    import importlib
-
+    """A hash of what the reference outputs depend on: the solution cells, every grader file in
+    :func:`verdict_sources`, hwlib's sources, the offline weights and the library versions."""
     import torch
 
     import hwlib
@@ -72,9 +77,9 @@ def cache_key(assignment: Assignment) -> str:
     digest = hashlib.sha256()
     for cell in notebook_cells(solution_notebook(assignment), assignment.functions):
         digest.update(cell.source.encode())
-    here = Path(__file__).resolve().parent
-    module = importlib.import_module(assignment.make_context.__module__)
-    for path in [here / name for name in _HARNESS] + [Path(module.__file__)]:
+    root = Path(__file__).resolve().parent.parent
+    for path in verdict_sources(assignment.id):
+        digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(path.read_bytes())
     for path in sorted(Path(hwlib.__file__).resolve().parent.rglob("*.py")):  # how inputs and models are made
         digest.update(path.read_bytes())
@@ -82,6 +87,67 @@ def cache_key(assignment: Assignment) -> str:
         digest.update(path.read_bytes())
     digest.update(f"{torch.__version__} {np.__version__} {hwlib.__version__}".encode())
     return digest.hexdigest()
+
+
+def verdict_sources(assignment_id: str) -> list[Path]:
+    """Every grader file that the probes and verdicts of ``assignment_id`` depend on, sorted: the files of its
+    checks package (``autograder/checks/<topic>/``, or its one module), :data:`_HARNESS`, and every module of the
+    checks and core layers that these import, transitively (``checks/_kit.py``, ``checks/quiz.py``, ``check.py``,
+    ``arrays.py``... and the ``__init__.py`` of each package on the way; :data:`_VERDICT_LAYERS`), found by reading
+    their import statements (those inside functions too) without importing anything.
+
+    The one list behind the reference cache key (:func:`cache_key`) and the Dask workers' fingerprint
+    (:func:`autograder.distributed.code_fingerprint`)."""
+    from .assignments import CHECK_MODULES
+
+    if assignment_id not in CHECK_MODULES:
+        raise ValueError(f"unknown assignment {assignment_id!r}; known: {', '.join(sorted(CHECK_MODULES))}.")
+    root = Path(__file__).resolve().parent.parent
+    topic = _module_file(root, CHECK_MODULES[assignment_id])
+    todo = sorted(topic.parent.glob("*.py")) if topic.name == "__init__.py" else [topic]
+    todo += [root / "autograder" / name for name in _HARNESS]
+    found: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path not in found:
+            found.add(path)
+            todo += [p for p in _imported_files(root, path) if p not in found]
+    return sorted(found)
+
+
+def _module_file(root: Path, name: str) -> Path | None:
+    """The file of module ``name`` under ``root`` (``a/b.py`` or ``a/b/__init__.py``), or None."""
+    base = root.joinpath(*name.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported_files(root: Path, path: Path) -> list[Path]:
+    """The ``autograder`` files that the import statements of ``path`` load (with their packages' ``__init__``)."""
+    import ast
+
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    package = parts[:-1]                                   # the package a relative import starts from
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            module = ".".join(base + (node.module.split(".") if node.module else []))
+            names += [module] + [f"{module}.{alias.name}" for alias in node.names]   # a name may be a submodule
+    files = []
+    for name in names:
+        if not name.startswith(_VERDICT_LAYERS):
+            continue
+        pieces = name.split(".")
+        for k in range(1, len(pieces) + 1):                # importing a.b.c runs a/__init__ and a/b/__init__ too
+            file = _module_file(root, ".".join(pieces[:k]))
+            if file is not None:
+                files.append(file)
+    return files
 
 
 def cache_name(assignment: Assignment) -> str:

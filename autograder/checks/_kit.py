@@ -148,3 +148,21 @@ def autograd_problem(student, missing_fails: bool = False) -> str | None:
         return ("your result still carries gradient history (requires_grad=True): the docstring asks for tensors "
                 "without it; compute under torch.no_grad() or return `.detach()`ed tensors.")
     return None
+
+
+def codes_problem(student, cases, name: str, hints, accepted: str = "ValueError") -> str | None:
+    """A message unless every bad call of a :func:`raises` probe raised ``accepted`` (code 0) and the final valid call
+    returned (code 2): ``student["codes"]`` has one code per case of ``cases`` (described for the student, with a
+    hint each in ``hints``) and one for the valid call."""
+    codes = student.get("codes")
+    if codes is None or np.shape(codes) != (len(cases) + 1,):
+        return f"{name}: the results of the bad-input calls are missing."
+    codes = np.asarray(codes).tolist()
+    for code, case, hint in zip(codes, cases, hints):
+        if code != 0:
+            how = (f"it returned a value for {case}" if code == 2 else
+                   f"it raised another exception than {accepted} for {case}")
+            return f"{name} must raise {accepted} for bad input: {how}; {hint}"
+    if codes[-1] != 2:
+        return f"{name} raised an exception for valid input; raise {accepted} only when the input is bad."
+    return None

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...arrays import norm_relative_error
 from ...check import Tolerance, Verdict
+from .._kit import codes_problem
 from .context import COSINE_ATOL, DEFAULT, LAST, SENTENCES, VALUE_RTOL, Context
 
 
@@ -60,26 +61,6 @@ def _verify_values(kind: str):
 ERROR_CASES = ("vectors of lengths 384 and 383", "vectors of shapes (1,) and (384,) (torch would broadcast them)")
 
 
-def _code_message(code: int, case: str, raise_hint: str) -> str:
-    if code == 2:
-        return f"it returned a value for {case}; {raise_hint}"
-    return f"it raised another exception than ValueError for {case}; {raise_hint}"
-
-
-def _codes_problem(student, cases, name: str, hints) -> str | None:
-    """A message unless every bad call raised ValueError (code 0) and the final valid call returned (code 2)."""
-    codes = student.get("codes")
-    if codes is None or np.shape(codes) != (len(cases) + 1,):
-        return f"{name}: the results of the bad-input calls are missing."
-    codes = np.asarray(codes).tolist()
-    for code, case, hint in zip(codes, cases, hints):
-        if code != 0:
-            return f"{name} must raise ValueError for bad input: " + _code_message(code, case, hint)
-    if codes[-1] != 2:
-        return f"{name} raised an exception for valid input; raise ValueError only when the input is bad."
-    return None
-
-
 def _verify_errors(kind: str):
     """Input validation is checked apart from the values (``side_effect``: it may pass whatever the function returns
     for valid input, as long as it returns); a function that always raises fails."""
@@ -87,7 +68,7 @@ def _verify_errors(kind: str):
 
     def verify(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
         hint = "check `a.shape == b.shape` first and `raise ValueError(...)` with a message saying both shapes."
-        problem = _codes_problem(student, ERROR_CASES, name, (hint, hint))
+        problem = codes_problem(student, ERROR_CASES, name, (hint, hint))
         if problem:
             return Verdict(False, problem)
         return Verdict(True, f"{name} raises ValueError for vectors of different shapes.")
@@ -151,7 +132,7 @@ SELECT_ERROR_CASES = ("a word index one past the last word", "a word index far p
 def _verify_select_errors(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     hints = ("if the word has no tokens (word_ids() never equals it), raise ValueError(...) naming the index.",) * 2 + \
             ("check -len(output.hidden_states) <= layer < len(output.hidden_states), else raise ValueError(...).",) * 2
-    problem = _codes_problem(student, SELECT_ERROR_CASES, "get_select_embedding", hints)
+    problem = codes_problem(student, SELECT_ERROR_CASES, "get_select_embedding", hints)
     if problem:
         return Verdict(False, problem)
     return Verdict(True, "get_select_embedding raises ValueError for a word past the sentence and a layer out of "

@@ -5,7 +5,7 @@ import numpy as np
 
 from ...arrays import cosine, norm_relative_error, shape_problem
 from ...check import Figure, Tolerance, Verdict
-from .._kit import autograd_problem, input_problem
+from .._kit import autograd_problem, codes_problem, input_problem
 from .context import ASCENT_STEPS, NUM_CLASSES, Context
 
 GRADIENT_HINTS = (
@@ -68,24 +68,12 @@ def _verify_params(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
     return Verdict(True, "no weight of the model got a .grad and the result carries no gradient history.")
 
 
-def _code_message(code: int, case: str) -> str:
-    return (f"with {case} it raised another kind of exception; check the input first and raise ValueError or TypeError "
-            "with a message saying what was expected." if code == 1 else
-            f"with {case} it returned instead of raising; check the input first and raise ValueError or TypeError "
-            "with a message saying what was expected.")
-
-
 def _verify_errors(name: str, cases: tuple[str, ...]):
     def verify(student, reference, ctx: Context, tol: Tolerance) -> Verdict:
-        codes = student.get("codes")
-        if codes is None or np.shape(codes) != (len(cases) + 1,):
-            return Verdict(False, f"{name}: the results of the bad-input calls are missing.")
-        codes = np.asarray(codes).tolist()
-        for code, case in zip(codes, cases):
-            if code != 0:
-                return Verdict(False, f"{name} must reject bad input: " + _code_message(code, case))
-        if codes[-1] != 2:
-            return Verdict(False, f"{name} raised an exception for valid input; raise only when the input is bad.")
+        hint = "check the input first and raise ValueError or TypeError with a message saying what was expected."
+        problem = codes_problem(student, cases, name, (hint,) * len(cases), accepted="ValueError or TypeError")
+        if problem:
+            return Verdict(False, problem)
         return Verdict(True, f"{name} raises a clear error for each bad input ({'; '.join(cases)}).")
     return verify
 
