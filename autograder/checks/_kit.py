@@ -3,8 +3,10 @@ computations on one thread, what a probe records about a returned tensor and abo
 "must raise" probe.
 
 Untrusted side (runs wherever the student's code runs): :class:`ModelContext` (``private_model``, ``on_device``),
-:func:`kind`, :func:`raises`, :func:`params_touched`, :func:`has_history`, :func:`input_state`.
-Trusted side (verdicts only): :class:`OneThread`, :func:`output_problem`, :func:`input_problem`.
+:func:`kind`, :func:`raises`, :func:`unpack_pair`, :func:`params_touched`, :func:`has_history`,
+:func:`input_state`.
+Trusted side (verdicts only): :class:`OneThread`, :func:`output_problem`, :func:`input_problem`,
+:func:`autograd_problem`, :func:`codes_problem`.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import threading
 import numpy as np
 
 from ..arrays import flag, shape_problem, to_array
+from ..check import SubmissionError
 
 # What a probe reports about a returned tensor (besides its values): usable, a tensor subclass, another dtype.
 PLAIN, SUBCLASS, OTHER_DTYPE = 0, 1, 2
@@ -85,6 +88,15 @@ def raises(fn, *args, accept: type | tuple[type, ...] = (ValueError, TypeError),
     except Exception:   # noqa: BLE001 - any other failure is "no clear error"
         return 1
     return 2
+
+
+def unpack_pair(result, what: str, names: str):
+    """``result`` when it is a tuple or list of two (``names`` says what, for the student), else
+    :class:`~autograder.check.SubmissionError`."""
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        length = f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""
+        raise SubmissionError(f"{what}: expected a tuple ({names}), got {type(result).__name__}{length}.")
+    return result
 
 
 def params_touched(model) -> np.ndarray:

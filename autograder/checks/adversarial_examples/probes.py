@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...arrays import flag, to_array
-from ...check import Probe, SubmissionError, follows_reference
-from .._kit import has_history, input_state, kind, params_touched, raises
+from ...check import Probe, follows_reference
+from .._kit import has_history, input_state, kind, params_touched, raises, unpack_pair
 from .context import (
     FGSM_EPS,
     FGSM_IMAGES,
@@ -48,18 +48,11 @@ def _gradient_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     return out
 
 
-def _unpack_pair(result, what: str):
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise SubmissionError(f"{what}: expected a tuple (image, probabilities), got {type(result).__name__}"
-                              f"{f' of length {len(result)}' if isinstance(result, (tuple, list)) else ''}.")
-    return result
-
-
 def _trick_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x = ctx.on_device(ctx.trick_images())
     like, out, model = x.detach().clone(), {}, ctx.fresh_model()
-    image, probabilities = _unpack_pair(fn(x, TRICK_TARGET, model, n_steps=TRICK_STEPS,
-                                           step_size=TRICK_STEP_SIZE, classes=ctx.trick_classes()), "trick returned")
+    result = fn(x, TRICK_TARGET, model, n_steps=TRICK_STEPS, step_size=TRICK_STEP_SIZE, classes=ctx.trick_classes())
+    image, probabilities = unpack_pair(result, "trick returned", "image, probabilities")
     _output(out, "image", image, like, "trick returned image")
     _output(out, "probabilities", probabilities, like, "trick returned probabilities")
     _inputs_after(out, x, model, (image, probabilities))
@@ -68,8 +61,8 @@ def _trick_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
 
 def _trick_edge_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     x = ctx.on_device(ctx.edge_image())
-    image, _ = _unpack_pair(fn(x, TRICK_TARGET, ctx.fresh_model(), n_steps=1, step_size=TRICK_EDGE_STEP,
-                               classes=None), "trick returned")
+    image, _ = unpack_pair(fn(x, TRICK_TARGET, ctx.fresh_model(), n_steps=1, step_size=TRICK_EDGE_STEP,
+                               classes=None), "trick returned", "image, probabilities")
     out: dict = {}
     _output(out, "image", image, x, "trick returned image")
     return out

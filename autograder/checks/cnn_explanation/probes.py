@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...arrays import flag, to_array
-from ...check import Probe, SubmissionError, follows_reference
-from .._kit import input_state
+from ...check import Probe, follows_reference
+from .._kit import input_state, unpack_pair
 from .context import (
     FILTER_ASCENT_ID,
     FILTER_ASCENT_ITERATIONS,
@@ -121,10 +121,7 @@ def _hooks_left(model) -> int:
 
 
 def _pair(result, what: str):
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise SubmissionError(f"{what}: expected a tuple (filter_activations, filter_visualizations), got "
-                              f"{type(result).__name__}" + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
-    return result
+    return unpack_pair(result, what, "filter_activations, filter_visualizations")
 
 
 def _filter_probe(fn, ctx: Context) -> dict:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...arrays import flag, to_array
-from ...check import Probe, SubmissionError, follows_reference
-from .._kit import has_history, input_state, params_touched, raises
+from ...check import Probe, follows_reference
+from .._kit import has_history, input_state, params_touched, raises, unpack_pair
 from .context import ASCENT_STEP_SIZE, ASCENT_STEPS, NUM_CLASSES, Context
 
 
@@ -39,9 +39,7 @@ def _gradient_errors(fn, ctx: Context) -> dict[str, np.ndarray]:
 def _ascent_probe(fn, ctx: Context) -> dict[str, np.ndarray]:
     model, image = ctx.fresh_model(), ctx.on_device(ctx.ascent_image)
     out = fn(model, image, ctx.ascent_target, ASCENT_STEPS, ASCENT_STEP_SIZE)
-    if not isinstance(out, (tuple, list)) or len(out) != 2:
-        raise SubmissionError(f"gradient_ascent must return a tuple (images, probabilities), got "
-                              f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.")
+    unpack_pair(out, "gradient_ascent returned", "images, probabilities")
     return {"images": to_array(out[0], "gradient_ascent's images"),
             "probabilities": to_array(out[1], "gradient_ascent's probabilities"),
             **input_state(image, name="image"),
