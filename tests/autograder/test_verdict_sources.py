@@ -28,17 +28,24 @@ def test_every_file_of_the_package_and_what_it_imports(assignment_id):
     assert not {"autograder/notebook_checks.py", "autograder/reference.py", "autograder/grade.py"} & found
 
 
-@pytest.mark.parametrize("assignment_id, edited", [("05_bert_embeddings", "autograder/checks/quiz.py"),
-                                                   ("04_cnn_explanation", "autograder/checks/quiz.py"),
-                                                   ("01_gradient_ascent", "autograder/checks/_kit.py"),
-                                                   ("02_network_visualization",
-                                                    "autograder/checks/network_visualization/verdicts_make_fooling_image.py"),
-                                                   ("03_adversarial_examples",
-                                                    "autograder/checks/adversarial_examples/probes.py")])
+def package_dir(assignment_id):
+    return repo_root() / "autograder" / "checks" / CHECK_MODULES[assignment_id].rsplit(".", 1)[1]
+
+
+def edits():
+    """Per assignment: the shared file its verdicts use (quiz.py where it has a quiz, else _kit.py) and the largest
+    file of its package."""
+    for assignment_id in CHECK_MODULES:
+        shared = "quiz.py" if "ANSWERS" in load_assignment(assignment_id).functions else "_kit.py"
+        yield assignment_id, repo_root() / "autograder" / "checks" / shared
+        yield assignment_id, max(package_dir(assignment_id).glob("*.py"), key=lambda p: len(p.read_bytes()))
+
+
+@pytest.mark.parametrize("assignment_id, edited", list(edits()))
 def test_editing_a_verdict_source_changes_the_cache_key(monkeypatch, assignment_id, edited):
     assignment = load_assignment(assignment_id)
     before = cache_key(assignment)
-    target = (repo_root() / edited).resolve()
+    target = edited.resolve()
     read_bytes = Path.read_bytes
 
     def edited_read(path):
@@ -50,7 +57,11 @@ def test_editing_a_verdict_source_changes_the_cache_key(monkeypatch, assignment_
 
 def test_the_dask_fingerprint_covers_the_verdict_sources():
     distributed = pytest.importorskip("autograder.distributed")
-    assignment = load_assignment("05_bert_embeddings")
-    fingerprint = distributed.code_fingerprint(assignment)
-    assert names(assignment.id) <= set(fingerprint)
-    assert not any(name.startswith("autograder/checks/gradient_ascent/") for name in fingerprint)
+    quizzed = [a for a in CHECK_MODULES if "ANSWERS" in load_assignment(a).functions]
+    for assignment_id in CHECK_MODULES:
+        load_assignment(assignment_id)                  # every checks package loaded in this process
+    assignment = load_assignment(quizzed[0])
+    fingerprint = set(distributed.code_fingerprint(assignment))
+    assert names(assignment.id) <= fingerprint and "autograder/checks/quiz.py" in fingerprint
+    others = [package_dir(a).name for a in CHECK_MODULES if a != assignment.id]
+    assert not any(name.startswith(f"autograder/checks/{o}/") for name in fingerprint for o in others)
