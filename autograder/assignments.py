@@ -1,6 +1,7 @@
 """THE registry: the only list of assignments. Tests, the demo, the example generator, the benchmarks and the
 nbgrader configuration all iterate it; adding a notebook = its solution notebook, its checks package, one line in
-``CHECK_MODULES`` and its test fixtures (``tests/fixtures/<topic>.py``).
+``CHECK_MODULES``, its test fixtures (``tests/fixtures/<topic>.py``) and, when it downloads anything, its entries in
+``hwlib/assets.py`` (the student-side list of downloads; hwlib cannot import this registry).
 
 Each assignment has one checks package ``autograder/checks/<topic>/`` exposing ``ASSIGNMENT`` (an
 :class:`~autograder.check.Assignment`), in one shape: ``context.py`` (the Context, ``make_context``, constants),
@@ -53,6 +54,17 @@ def solution_notebook(assignment: Assignment) -> Path:
         raise FileNotFoundError(f"solution notebook not found at {path}; run the grader from a checkout of the "
                                 "course repository, or set $AUTOGRADER_SOLUTIONS to the solutions/ folder.")
     return path
+
+
+def solution_namespace(assignment: Assignment, replace: dict[str, str] | None = None, notebook: Path | None = None,
+                       strict: bool = True) -> dict:
+    """The namespace of ``assignment``'s solution notebook (or of ``notebook``, one of the same form: an example
+    submission): its graded cells executed as the grader executes them, ``replace`` (grade_id -> source) running
+    instead of those cells; a failing cell raises ``RuntimeError`` unless not ``strict``
+    (:func:`autograder.runner.notebook_namespace`). Trusted processes and tests only."""
+    from .runner import notebook_namespace
+
+    return notebook_namespace(notebook or solution_notebook(assignment), assignment.functions, replace, strict)
 
 
 def release_notebook(assignment: Assignment) -> Path:
