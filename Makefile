@@ -32,13 +32,11 @@ test: install
 	$(VENV)/bin/ruff check .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" HWLIB_NO_NETWORK=1 HWLIB_SOURCE=offline $(PY) -m pytest -n 3 -q --durations=25 $(PYTEST_ARGS)
 
-# Write course.cfg into every solution notebook's first cells, regenerate the student notebooks in notebooks/
-# from solutions/ (every assignment of the registry), then the example submissions.
+# Write every solution notebook's first cells (course.cfg) and hidden-test cells (the registry), regenerate the
+# student notebooks in notebooks/ from solutions/ (nbgrader, every assignment of the registry), then the example
+# submissions (`python -m autograder sync --check` only verifies the solution notebooks).
 notebooks: install
-	$(PY) -m autograder.course sync
-	cd autograder && for a in $$($(CURDIR)/$(PY) -c "from autograder.assignments import CHECK_MODULES; print(*CHECK_MODULES)"); do \
-	  PATH="$(CURDIR)/$(VENV)/bin:$$PATH" nbgrader generate_assignment "$$a" --force || exit 1; done
-	$(PY) -m autograder examples
+	$(PY) -m autograder sync
 
 grade-demo: install
 	$(PY) -m autograder demo --no-notebooks $(if $(FULL),--full)

@@ -6,6 +6,7 @@
     python -m autograder demo [--out DIR] [--only ID]   # grade the example submissions, print the grade table
     python -m autograder list                           # the registered assignments, their functions and points
     python -m autograder mutants [ID...] [--write-docs] # mutation-test the checks (instructor checkout)
+    python -m autograder sync [--check] [--no-release]  # solution notebooks' written cells, release, examples
 """
 from __future__ import annotations
 
@@ -88,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
                                      "repository)")
     c.add_argument("rest", nargs=argparse.REMAINDER, help="SUBMISSION --assignment ID [--junitxml FILE] "
                                                          "[--timeout S] [--memory-mb MB] [--device D] [--out DIR]")
+    from .course import add_arguments as sync_arguments
+
+    sync_arguments(verbs.add_parser("sync", help="write every solution notebook's first cells (course.cfg) and "
+                                                 "hidden-test cells (the registry), then nbgrader generate_assignment "
+                                                 "for every assignment and the example submissions (instructor "
+                                                 "checkout)"))
     r = verbs.add_parser("release", help="write the student course (notebooks, hwlib, its weights, a README, "
                                          "a pyproject for hwlib alone) into a folder")
     r.add_argument("out", type=Path, help="folder to write (must be empty or absent)")
@@ -130,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         from .ci import main as ci_main
 
         return ci_main(args.rest)
+    if args.verb == "sync":
+        from .course import run as sync
+
+        return sync(args)
     if args.verb == "release":
         from .release import write_release
 

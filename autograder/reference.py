@@ -271,14 +271,14 @@ def compute(assignment_id: str, out: str) -> None:
 def compute_outputs(assignment_id: str) -> dict[str, dict[str, np.ndarray]]:
     """``{probe: {output: array}}`` of the solution notebook's functions, computed in THIS process (trusted
     processes only: the reference subprocess, nbgrader's verifier)."""
-    from .runner import exec_cell, new_namespace, run_probe
+    from .assignments import solution_namespace
+    from .runner import run_probe
 
     assignment = load_assignment(assignment_id)
-    namespace = new_namespace()
-    for cell in notebook_cells(solution_notebook(assignment), assignment.functions):
-        error = exec_cell(cell, namespace)
-        if error:
-            raise SystemExit(f"the solution notebook of {assignment_id} is broken: {error}")
+    try:
+        namespace = solution_namespace(assignment)
+    except RuntimeError as err:
+        raise SystemExit(f"the solution notebook of {assignment_id} is broken: {err}") from None
     context = assignment.make_context("cpu")
     outputs = {}
     for probe in assignment.probes:

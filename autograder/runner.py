@@ -66,6 +66,32 @@ def exec_cell(cell: Cell, namespace: dict) -> str | None:
     return None
 
 
+def notebook_namespace(path, functions: tuple[str, ...] = (), replace: dict[str, str] | None = None,
+                       strict: bool = True) -> dict:
+    """A fresh namespace in which the graded cells of the notebook at ``path`` (``extract.notebook_cells``: its
+    solution cells in notebook order, plus a cell defining a function of ``functions`` that none of them defines)
+    were executed as the grader executes them (:func:`exec_cell`). ``replace`` maps a cell's name (its grade_id)
+    to the source to run instead (a mutant, a variant). ``strict``: a cell that fails raises ``RuntimeError``
+    naming it; otherwise it is skipped, as in grading (it costs only what it defines).
+
+    In a trusted process only: it runs the notebook's code here, unsandboxed (the grader of student work is the
+    sandbox). :func:`autograder.assignments.solution_namespace` is this for an assignment's solution notebook."""
+    from .extract import notebook_cells
+
+    cells = notebook_cells(path, tuple(functions))
+    unknown = sorted(set(replace or ()) - {c.name for c in cells})
+    if unknown:
+        raise ValueError(f"{path}: no graded cell named {unknown}; cells: {[c.name for c in cells]}")
+    namespace = new_namespace()
+    for cell in cells:
+        if replace and cell.name in replace:
+            cell = Cell(cell.name, replace[cell.name], cell.index)
+        error = exec_cell(cell, namespace)
+        if error and strict:
+            raise RuntimeError(f"{path}: {error}")
+    return namespace
+
+
 def prepare_torch(seed: int = 0) -> None:
     """Undo global state a previous cell or probe may have changed, and seed: every probe starts the same."""
     import torch

@@ -51,14 +51,8 @@ def shared_folder(tmp_path_factory) -> Path:
 
 
 def solution_namespace(assignment) -> dict:
-    """The solution notebook's functions of ``assignment``, extracted and executed as the grader does (a cell that
-    raises fails the calling test)."""
-    from autograder.assignments import solution_notebook
-    from autograder.extract import notebook_cells
-    from autograder.sandbox.runner import exec_cell, new_namespace
+    """The solution notebook's functions of ``assignment``, executed as the grader does
+    (:func:`autograder.assignments.solution_namespace`; a cell that raises fails the calling test)."""
+    from autograder.assignments import solution_namespace as namespace
 
-    namespace = new_namespace()
-    for cell in notebook_cells(solution_notebook(assignment), assignment.functions):
-        error = exec_cell(cell, namespace)
-        assert error is None, f"solution cell {cell.name} of {assignment.id} raised: {error}"
-    return namespace
+    return namespace(assignment)

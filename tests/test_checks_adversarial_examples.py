@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from autograder.assignments import solution_notebook
+from autograder.course import hidden_cell_source
 from autograder.checks import _kit
 from autograder.checks import adversarial_examples as ae
 from autograder.sandbox.runner import run_probe
@@ -60,7 +61,7 @@ def test_points_and_hidden_cells():
     for check in ASSIGNMENT.checks:
         cell = cells[f"test_{check.name}"]
         assert cell["metadata"]["nbgrader"]["points"] == check.points
-        assert f'checks=["{check.name}"]' in "".join(cell["source"])
+        assert "".join(cell["source"]) == hidden_cell_source(ASSIGNMENT, check)
     assert len(cells) == len(ASSIGNMENT.checks)
 
 

@@ -12,6 +12,7 @@ import torch
 from autograder.assignments import solution_notebook
 from autograder.check import SubmissionError
 from autograder.checks import bert_embeddings as be
+from autograder.course import hidden_cell_source
 from autograder.reference import reference_outputs
 
 ASSIGNMENT = be.ASSIGNMENT
@@ -210,19 +211,14 @@ def test_probe_inputs_are_what_the_checks_claim(context):
 
 
 def test_hidden_cells_carry_the_points_of_their_checks():
-    """One hidden cell per check (nbgrader scores a cell all or nothing), the quiz in one quiz_score cell that
-    returns its partial credit."""
+    """One hidden cell per check, quiz questions included (nbgrader scores a cell all or nothing), each the
+    registry's cell (course.hidden_cell_source) with its check's points."""
     nb = json.loads(solution_notebook(ASSIGNMENT).read_text())
     cells = {c["metadata"]["nbgrader"]["grade_id"]: c for c in nb["cells"]
              if c["metadata"].get("nbgrader", {}).get("grade")}
+    assert sorted(cells) == sorted(f"test_{check.name}" for check in ASSIGNMENT.checks)
     for check in ASSIGNMENT.checks:
-        if check.function == "ANSWERS":
-            continue
         cell = cells[f"test_{check.name}"]
         assert cell["metadata"]["nbgrader"]["points"] == check.points
-        assert f'run_hidden_checks("{ASSIGNMENT.id}", "{check.function}", globals(), checks=("{check.name}",))' \
-            in "".join(cell["source"])
-    quiz = cells["test_ANSWERS"]
-    assert quiz["metadata"]["nbgrader"]["points"] == ASSIGNMENT.points_for("ANSWERS")
-    assert f'quiz_score("{ASSIGNMENT.id}", "ANSWERS", globals())' in "".join(quiz["source"])
+        assert "".join(cell["source"]) == hidden_cell_source(ASSIGNMENT, check)
     assert ASSIGNMENT.max_points == 15

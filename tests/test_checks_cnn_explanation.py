@@ -11,6 +11,7 @@ from autograder.checks import cnn_explanation as cp
 from autograder.checks import quiz
 from autograder.reference import reference_outputs
 from autograder.assignments import solution_notebook
+from autograder.course import hidden_cell_source
 from course import solution_namespace
 
 A = ce.ASSIGNMENT
@@ -312,7 +313,8 @@ def test_saliency_is_the_loss_gradient_of_each_image(solution, ctx):
 
 
 def test_quiz_hidden_cells_run_one_question_each():
-    """The solution's quiz cells are quiz.hidden_cell_source's text, one per question, worth that question's points."""
+    """The solution's quiz cells are the registry's hidden cells (course.hidden_cell_source), one per question,
+    worth that question's points, under the grade_ids instructors' gradebooks already know."""
     import json
 
     nb = json.loads(solution_notebook(A).read_text())
@@ -320,5 +322,5 @@ def test_quiz_hidden_cells_run_one_question_each():
              if c["metadata"].get("nbgrader", {}).get("grade")}
     for n in cp.QUESTIONS:
         cell = cells[f"test_ANSWERS_q{n:02d}"]
-        assert "".join(cell["source"]) == quiz.hidden_cell_source(A.id, n)
+        assert "".join(cell["source"]) == hidden_cell_source(A, check(f"quiz_q{n:02d}"))
         assert cell["metadata"]["nbgrader"]["points"] == check(f"quiz_q{n:02d}").points

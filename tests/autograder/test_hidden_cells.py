@@ -1,15 +1,18 @@
 """The hidden-test cells nbgrader runs agree with the fast grader, for every registered assignment: the same
-checks, the same points, the same verdicts on the example submissions."""
+checks, the same points, the same verdicts on the example submissions; and they are what ``python -m autograder
+sync`` writes from the registry."""
 import ast
+import dataclasses
 import json
+import shutil
 
+import nbformat
 import pytest
 
-from autograder.assignments import registered, solution_notebook
+from autograder.assignments import registered, solution_namespace, solution_notebook
+from autograder.course import hidden_cell_source, is_hidden_cell, sync, with_hidden_cells
 from fixtures import examples_dir, examples_for
-from autograder.extract import Cell
 from autograder.notebook_checks import check_function
-from autograder.sandbox.runner import exec_cell, new_namespace
 
 ASSIGNMENTS = registered()
 
@@ -23,9 +26,9 @@ def hidden_calls(assignment):
         if not meta.get("grade") or cell["cell_type"] != "code":
             continue
         tree = ast.parse("".join(cell["source"]))
-        found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") in
-                 ("run_hidden_checks", "quiz_score")]   # quiz_score: nbgrader partial credit as the cell's value
-        assert len(found) == 1, f"{meta['grade_id']}: one run_hidden_checks (or quiz_score) call per grade cell"
+        found = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", "") ==
+                 "run_hidden_checks"]
+        assert len(found) == 1, f"{meta['grade_id']}: one run_hidden_checks call per grade cell"
         call = found[0]
         assert ast.literal_eval(call.args[0]) == assignment.id, meta["grade_id"]
         keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
@@ -47,26 +50,92 @@ def test_each_hidden_cell_carries_the_points_of_its_checks(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.id)
-def test_each_run_hidden_checks_cell_runs_one_check(assignment):
+def test_each_hidden_cell_runs_one_check(assignment):
     """nbgrader scores a cell all or nothing, so a cell running several checks would take every point of them
-    for one failure and disagree with the fast grader; a quiz_score cell returns its partial credit instead."""
-    nb = json.loads(solution_notebook(assignment).read_text())
-    grade_cells = {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
-                   if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    for one failure and disagree with the fast grader."""
     for grade_id, _, function, names in hidden_calls(assignment):
-        if "quiz_score(" in grade_cells[grade_id]:
-            continue
         checks = [c.name for c in assignment.checks_for(function) if names is None or c.name in names]
         assert len(checks) == 1, f"{grade_id} runs {checks}: split it into one hidden cell per check"
 
 
+def test_sync_check_is_clean_on_the_repository(capsys):
+    """Every solution notebook's hidden cells (and first cells) are what the registry generates; else run
+    `python -m autograder sync`."""
+    from autograder.cli import main
+
+    assert sync(check=True) == []
+    assert main(["sync", "--check"]) == 0, capsys.readouterr().out
+    for assignment in ASSIGNMENTS:
+        nb = nbformat.read(solution_notebook(assignment), as_version=4)
+        by_grade_id = {c.metadata.nbgrader.grade_id: c for c in nb.cells if is_hidden_cell(c)}
+        assert len(by_grade_id) == len(assignment.checks)
+        for grade_id, _, _, (name,) in hidden_calls(assignment):
+            check = next(c for c in assignment.checks if c.name == name)
+            assert by_grade_id[grade_id].source == hidden_cell_source(assignment, check)
+
+
+def _with_points(assignment, name, points):
+    return dataclasses.replace(assignment, checks=tuple(dataclasses.replace(c, points=points) if c.name == name
+                                                        else c for c in assignment.checks))
+
+
+def test_a_checks_points_change_its_generated_cell_and_nothing_else(tmp_path, monkeypatch):
+    """In a copy of the solutions: a Check worth 3.5 points makes sync rewrite that check's cell (points in the
+    metadata and the comment), keep its grade_id and cell id, and leave every other cell as it was; --check
+    reports the notebook (and writes nothing) until it is synced."""
+    assignment = ASSIGNMENTS[0]
+    check = assignment.checks[0]
+    changed = _with_points(assignment, check.name, 3.5)
+    shutil.copytree(solution_notebook(assignment).parent, tmp_path / assignment.id)
+    monkeypatch.setenv("AUTOGRADER_SOLUTIONS", str(tmp_path))
+    path = solution_notebook(changed)
+    before = nbformat.read(path, as_version=4)
+    assert sync(check=True, assignments=[changed]) == [path]
+    assert nbformat.read(path, as_version=4) == before
+    assert sync(assignments=[changed]) == [path] and sync(check=True, assignments=[changed]) == []
+    after = nbformat.read(path, as_version=4)
+    assert [c.id for c in after.cells] == [c.id for c in before.cells]
+    differ = [(b, a) for b, a in zip(before.cells, after.cells) if a != b]
+    assert len(differ) == 1
+    old, new = differ[0]
+    assert new.metadata.nbgrader.grade_id == old.metadata.nbgrader.grade_id == f"test_{check.name}"
+    assert old.metadata.nbgrader.points == check.points and new.metadata.nbgrader.points == 3.5
+    assert "(3.5 points)" in new.source and new.source == hidden_cell_source(changed, changed.checks[0])
+
+
+def test_new_and_removed_checks_get_and_lose_their_cells():
+    """A check the notebook has no cell for gets one right after its function's other cells (grade_id
+    test_<check>, a cell id that is the same on every run); a check the registry dropped loses its cell; a
+    one-cell quiz (quiz_score) becomes one cell per question."""
+    assignment = ASSIGNMENTS[0]
+    first, dropped, *rest = assignment.checks
+    extra = dataclasses.replace(first, name="gradient_extra", points=1.25)
+    grown = dataclasses.replace(assignment, checks=(first, extra, *rest))
+    nb = nbformat.read(solution_notebook(assignment), as_version=4)
+    new = with_hidden_cells(nb, grown)
+    hidden = [c.metadata.nbgrader.grade_id for c in new.cells if is_hidden_cell(c)]
+    assert f"test_{dropped.name}" not in hidden and len(hidden) == len(grown.checks)
+    assert hidden[:2] == [f"test_{first.name}", "test_gradient_extra"]
+    cell = next(c for c in new.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_gradient_extra")
+    assert cell.metadata.nbgrader.points == 1.25 and cell.source == hidden_cell_source(grown, extra)
+    assert with_hidden_cells(nb, grown) == new and with_hidden_cells(new, grown) == new
+
+    quiz = next(a for a in ASSIGNMENTS if "ANSWERS" in a.functions)   # an assignment with a quiz
+    nb = nbformat.read(solution_notebook(quiz), as_version=4)
+    expected = [c.source for c in nb.cells]
+    at = next(i for i, c in enumerate(nb.cells) if is_hidden_cell(c) and '"ANSWERS"' in c.source)
+    nb.cells = [c for c in nb.cells if not (is_hidden_cell(c) and '"ANSWERS"' in c.source)]
+    nb.cells.insert(at, nbformat.v4.new_code_cell(
+        '### BEGIN HIDDEN TESTS\nfrom autograder.checks.quiz import quiz_score\n'
+        f'quiz_score("{quiz.id}", "ANSWERS", globals())\n### END HIDDEN TESTS',
+        metadata={"nbgrader": {"grade": True, "grade_id": "test_ANSWERS", "locked": True, "points": 4,
+                               "schema_version": 3, "solution": False}}))
+    assert [c.source for c in with_hidden_cells(nb, quiz).cells] == expected
+
+
 def namespace_of(assignment, example):
-    nb = json.loads((examples_dir(assignment) / example).read_text())
-    namespace = new_namespace()
-    for cell in nb["cells"]:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
-            exec_cell(Cell(cell["metadata"]["nbgrader"]["grade_id"], "".join(cell["source"]), 0), namespace)
-    return namespace
+    """The example submission's functions; a cell that raises is skipped, as in grading."""
+    return solution_namespace(assignment, notebook=examples_dir(assignment) / example, strict=False)
 
 
 def honest_examples(assignment):

@@ -6,24 +6,20 @@ import json
 
 import pytest
 
-from autograder.assignments import solution_notebook
+from autograder.assignments import solution_namespace, solution_notebook
 from autograder.checks import network_visualization as nv
+from fixtures import examples_dir
 from fixtures import network_visualization as nv_fixtures
-from autograder.extract import Cell
 from autograder.notebook_checks import check_function, run_hidden_checks
-from autograder.sandbox.runner import exec_cell, new_namespace
-
-from autograder_helpers import example_cells
+from autograder.runner import new_namespace
 
 ID = nv.ASSIGNMENT.id
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def namespace_of(example):
-    namespace = new_namespace()
-    for name, source in example_cells(example, nv.ASSIGNMENT).items():
-        assert exec_cell(Cell(name, source, 0), namespace) is None
-    return namespace
+    """The example submission's functions (every cell must run)."""
+    return solution_namespace(nv.ASSIGNMENT, notebook=examples_dir(nv.ASSIGNMENT) / example)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from autograder.assignments import load_assignment, solution_notebook
+from autograder.assignments import load_assignment, solution_namespace, solution_notebook
 
 from .batteries import BATTERIES
 from .operators import Mutant, mutants_of
@@ -114,12 +114,12 @@ def solution_cells(assignment) -> dict[str, str]:
 
 
 def namespace(assignment, cells: dict[str, str], replace: dict[str, str] | None = None) -> dict:
-    ns: dict = {}
-    for fn in assignment.functions:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            exec(compile((replace or {}).get(fn, cells[fn]), f"<{fn}>", "exec"), ns)
-    return ns
+    """The solution's namespace (autograder.assignments.solution_namespace) with the cells named in ``replace``
+    (a mutant's function) running their replacement; ``cells`` (the solution's sources by grade_id) must be the
+    solution notebook's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return solution_namespace(assignment, replace)
 
 
 def dependents(assignment, cells, function) -> set[str]:
