@@ -18,6 +18,7 @@ from .. import assets
 from .._paths import data_dir
 from ..device import get_device
 from ..sources import fetch, load_cached, resolve_with_fallback
+from .squeezenet_arch import squeezenet1_1
 
 OFFLINE_WEIGHTS = "squeezenet1_1_synthetic.pt"
 OFFLINE_PROVENANCE = "squeezenet1_1_synthetic.json"
@@ -44,8 +45,8 @@ def freeze(model: torch.nn.Module) -> torch.nn.Module:
 def _online_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
     import torchvision
 
-    weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1
-    model = torchvision.models.squeezenet1_1(weights=None)
+    weights = torchvision.models.SqueezeNet1_1_Weights.IMAGENET1K_V1   # the 1000 class names only
+    model = squeezenet1_1()
 
     def read(p):
         model.load_state_dict(torch.load(p, map_location="cpu", weights_only=True))
@@ -65,15 +66,13 @@ def offline_provenance() -> dict:
 
 
 def _offline_squeezenet() -> tuple[torch.nn.Module, tuple[str, ...]]:
-    import torchvision
-
     from ..datasets.shapes import CLASS_NAMES
 
     path = data_dir() / OFFLINE_WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"offline weights not found at {path}; they ship with hwlib — reinstall it, or "
                                 "recreate them with `python -m hwlib_training.squeezenet`.")
-    model = torchvision.models.squeezenet1_1(weights=None, num_classes=len(CLASS_NAMES))
+    model = squeezenet1_1(num_classes=len(CLASS_NAMES))
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, tuple(CLASS_NAMES)
