@@ -44,8 +44,7 @@ from .extract import notebook_cells
 #: Besides the checks' own imports: how the probes run and how the solution cells are read (they shape the outputs).
 _HARNESS = ("runner.py", "extract.py")
 #: The layers a probe or a verdict runs in (checks and core, see :mod:`autograder.importgraph`): imports into other
-#: layers are not followed (``checks/quiz.py``'s ``quiz_score`` is a hidden-cell front end that imports
-#: ``notebook_checks``, a known back-edge; no verdict runs it).
+#: layers are not followed.
 _VERDICT_LAYERS = ("autograder.checks", "autograder.check", "autograder.arrays", "autograder.extract",
                    "autograder.runner", "autograder.text", "autograder.images")
 

@@ -20,17 +20,8 @@ the quiz gives partial credit question by question). An unanswered question, a l
 value of another type fails that question only. ANSWERS that is not a dict fails every question with one message.
 
 nbgrader scores a grade cell all or nothing, so the solution notebook has **one hidden cell per question**, each
-with that question's points, running only that question's check (the registry's tests require one
-``run_hidden_checks`` call per grade cell, with the cell's points equal to its checks' points);
-:func:`hidden_cell_source` writes its source::
-
-    ### BEGIN HIDDEN TESTS
-    from autograder.notebook_checks import run_hidden_checks
-    run_hidden_checks("<assignment id>", "ANSWERS", globals(), checks=["quiz_q01"])
-    ### END HIDDEN TESTS
-
-:func:`quiz_score` is the single-cell alternative (the cell's value is nbgrader's partial credit); it gives the same
-points, but the registry's hidden-cell test does not accept a grade cell without ``run_hidden_checks``.
+with that question's points, running only that question's check; ``python -m autograder sync`` writes them from the
+registry (:func:`autograder.course.hidden_cell_source`), like every other hidden cell.
 """
 from __future__ import annotations
 
@@ -150,28 +141,3 @@ def quiz_checks(questions: Mapping[int, int] | Sequence[int], variable: str = "A
     probe = Probe(probe_name, variable, _quiz_probe(questions, variable), callable=False)
     return tuple(Check(f"quiz_{question_key(n)}", probe, points, f"question {n} of the quiz",
                        _verify_question(n, k, variable)) for n, k in questions.items())
-
-
-def hidden_cell_source(assignment_id: str, number: int, variable: str = "ANSWERS") -> str:
-    """The source of question ``number``'s hidden cell in a solution notebook (its points: the question's)."""
-    return ("### BEGIN HIDDEN TESTS\n"
-            "from autograder.notebook_checks import run_hidden_checks\n"
-            f'run_hidden_checks("{assignment_id}", "{variable}", globals(), checks=["quiz_{question_key(number)}"])\n'
-            "### END HIDDEN TESTS")
-
-
-def quiz_score(assignment_id: str, variable: str, namespace: dict) -> float:
-    """The hidden quiz cell of a solution notebook: run the quiz checks on ``namespace[variable]``, print one line
-    per question and return the points earned as a Python ``float`` (the cell's value is nbgrader's partial
-    credit; a numpy float would print as ``np.float64(...)``, which nbgrader cannot read and scores as full)."""
-    from ..assignments import load_assignment
-    from ..notebook_checks import _silent_stderr, check_function
-
-    points = {c.name: float(c.points) for c in load_assignment(assignment_id).checks_for(variable)}
-    with _silent_stderr():
-        results = check_function(assignment_id, variable, namespace)
-    for name, passed, message in results:
-        print(f"{'PASS' if passed else 'FAIL'} {name}: {message}")
-    earned = float(sum(points[name] for name, passed, _ in results if passed))
-    print(f"{variable}: {earned:g} of {sum(points.values()):g} points")
-    return earned

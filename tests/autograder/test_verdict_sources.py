@@ -22,7 +22,7 @@ def test_every_file_of_the_package_and_what_it_imports(assignment_id):
     assert {"autograder/checks/_kit.py", "autograder/checks/__init__.py", "autograder/check.py",
             "autograder/arrays.py", "autograder/runner.py", "autograder/extract.py"} <= found
     assert ("autograder/checks/quiz.py" in found) == ("ANSWERS" in load_assignment(assignment_id).functions)
-    # neither other notebooks' checks nor the layers above the checks (quiz_score's front-end import aside)
+    # neither other notebooks' checks nor the layers above the checks
     assert all(not n.startswith("autograder/checks/") or n.count("/") == 2 or f"/{package.name}/" in n
                for n in found)
     assert not {"autograder/notebook_checks.py", "autograder/reference.py", "autograder/grade.py"} & found
