@@ -101,11 +101,14 @@ def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int 
            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     print(f"\n== executing {len(assignments)} solution notebook(s) offline ({'quick' if quick else 'full'} mode, "
           f"{parallel} at a time) ...", flush=True)
-    record = out / DURATIONS
+    record, mode = out / DURATIONS, "quick" if quick else "full"
     try:
-        durations = json.loads(record.read_text()).get("quick" if quick else "full", {})
-    except (OSError, ValueError, AttributeError):
-        durations = {}
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict) or not isinstance(known.get(mode, {}), dict):
+        known = {}
+    durations = known.setdefault(mode, {})
     failed, took = [], {}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         futures = {a: pool.submit(_execute, a, out, env, not quick) for a in longest_first(assignments, durations)}
@@ -117,12 +120,7 @@ def run_notebooks(assignments: list[str], out: Path, quick: bool, parallel: int 
             except NotebookFailed as err:
                 print(err, flush=True)
                 failed.append(assignment_id)
-    try:
-        known = json.loads(record.read_text()) if record.is_file() else {}
-        known = known if isinstance(known, dict) else {}
-    except (OSError, ValueError):
-        known = {}
-    known.setdefault("quick" if quick else "full", {}).update({a: round(s, 1) for a, s in took.items()})
+    durations.update({a: round(s, 1) for a, s in took.items()})
     out.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps(known, indent=1, sort_keys=True))
     return failed
