@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 import unicodedata
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -335,14 +335,13 @@ class Executor(Protocol):
 # The lifecycle
 # ---------------------------------------------------------------------------------------------------------------
 
-def _context_and_reference(assignment: Assignment) -> tuple:
-    """(context, self-checked reference outputs): the reference's trusted process starts first and runs while this
-    process imports and builds the context, so the two overlap on separate cores."""
-    with ThreadPoolExecutor(max_workers=1) as early:
+def _context_and_reference(assignment: Assignment, early: ThreadPoolExecutor, pending: Future | None) -> tuple:
+    """(context, self-checked reference outputs): the reference (``pending``, or now, on ``early``) is computed
+    in its trusted process while this process builds the context, so the two overlap on separate cores."""
+    if pending is None:
         pending = early.submit(reference_outputs, assignment, store=True)
-        context = assignment.make_context("cpu")
-        reference = pending.result()
-    return context, trusted_reference(assignment, context, reference)
+    context = assignment.make_context("cpu")
+    return context, trusted_reference(assignment, context, pending.result())
 
 
 def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path,
@@ -355,17 +354,30 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
     from .reference import cache_key  # looked up at call time (tests pin it)
 
     feedback, out_csv = Path(feedback), Path(out_csv)
-    key = cache_key(assignment)
-    done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
-    todo = [s for s in submissions if s.student not in done]
-    executor.open(assignment, todo)   # sandboxes and workers start while the reference is computed here
+    # Sandboxes and workers start first, while this process imports torch, hashes the key and computes the
+    # reference; before the key is known, only for submissions that have no stored result at all (a resumed batch
+    # whose results are all up to date starts nothing).
+    unstored = [s for s in submissions if force or not result_path(feedback, s.student).exists()]
+    opened = any(s.problem is None for s in unstored)
+    early = ThreadPoolExecutor(max_workers=1)
     try:
+        pending = None
+        if opened:   # then the reference is needed too: its trusted process starts now as well
+            executor.open(assignment, unstored)
+            pending = early.submit(reference_outputs, assignment, store=True)
+        key = cache_key(assignment)
+        done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
+        todo = [s for s in submissions if s.student not in done]
+        if not opened:
+            executor.open(assignment, todo)
         readable = [s for s in todo if s.problem is None]
-        context, reference = _context_and_reference(assignment) if readable else (None, {})   # nothing to verify
+        context, reference = _context_and_reference(assignment, early, pending) if readable else (None, {})
         described, weak = executor.describe()
     except BaseException:
         executor.close()
         raise
+    finally:
+        early.shutdown(wait=True, cancel_futures=True)
     log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
         f"{described}, device: {device}.")
     if weak and todo:

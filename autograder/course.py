@@ -226,8 +226,13 @@ def with_hidden_cells(nb, assignment: Assignment):
 # ------------------------------------------------------------------------------------------------- commands
 def sync(check: bool = False, assignments: list[Assignment] | None = None) -> list[Path]:
     """Bring every registered solution notebook's first cells in line with ``course.cfg`` and its hidden-test cells
-    in line with the registry; the stale ones (with ``check``, only list them)."""
+    in line with the registry, and the data files of its checks package (``sync_data(check)``, where the package
+    has one) up to date; the stale ones (with ``check``, only list them)."""
+    import importlib
+
     import nbformat
+
+    from .assignments import CHECK_MODULES
 
     config, stale = course_config(), []
     for assignment in assignments or registered():
@@ -238,6 +243,10 @@ def sync(check: bool = False, assignments: list[Assignment] | None = None) -> li
             stale.append(path)
             if not check:
                 nbformat.write(new, path)
+        # data files a checks package derives from the course's models (05: the probe sentences' hidden states)
+        sync_data = getattr(importlib.import_module(CHECK_MODULES[assignment.id]), "sync_data", None)
+        if sync_data is not None:
+            stale += sync_data(check=check)
     return stale
 
 

@@ -9,6 +9,7 @@ own files the child runs: ``autograder``'s top level (never the nbgrader config)
 from __future__ import annotations
 
 import functools
+import importlib.util
 from pathlib import Path
 
 from .sandbox import Host
@@ -25,14 +26,29 @@ def _package_files(package_dir: Path) -> list[str]:
     return [str(p) for p in files]
 
 
+def _hwlib_dir() -> Path:
+    """Where the student package is, found without importing it (importing hwlib imports torch: seconds that the
+    launchers, started right after this, would otherwise wait for)."""
+    spec = importlib.util.find_spec("hwlib")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("the student package hwlib is not installed (pip install -e . in the course)")
+    return Path(spec.origin).resolve().parent
+
+
+def _module_from_file(name: str, path: Path):
+    """The module in the file ``path`` (one without relative imports), executed alone."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @functools.lru_cache(maxsize=1)
 def grader_host() -> Host:
     """This grader's :class:`~autograder.sandbox.Host` (computed once per process)."""
-    import hwlib
-    from hwlib._paths import data_dir
-
     package = Path(__file__).resolve().parent
-    hwlib_dir = Path(hwlib.__file__).resolve().parent
+    hwlib_dir = _hwlib_dir()
+    data_dir = _module_from_file("_hwlib_paths", hwlib_dir / "_paths.py").data_dir
     import_paths = tuple(sorted({str(package.parent), str(hwlib_dir.parent)}))
     binds = (str(hwlib_dir), str(data_dir().resolve()), *_package_files(package))
     return Host(import_paths=import_paths, binds=binds, registry=REGISTRY, preload=("hwlib",))

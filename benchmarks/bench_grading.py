@@ -11,9 +11,10 @@ fast grader's fixed start-up and steady state for every notebook.
 ``python -m autograder grade`` does, and reads the times off the batch's log: *start-up* is from the process's
 start to the batch's header line (imports, reference outputs computed in their trusted process and self-checked,
 the context built; the sandbox's launcher warms up meanwhile), *first* is the first submission (it may wait for
-the launcher), *steady* the mean of the others. Each notebook runs twice: without a trusted state folder (the
-default: the reference is computed in every grader process) and with ``$AUTOGRADER_STATE`` set, its cache already
-filled (the reference reused from the verified cache).
+the launcher), *steady* the mean of the others, and *fixed* = start-up + first - steady: the time the batch spends
+before its first submission's own work, whichever process it waits for. Each notebook runs twice: without a
+trusted state folder (the default: the reference is computed in every grader process) and with
+``$AUTOGRADER_STATE`` set, its cache already filled (the reference reused from the verified cache).
 
 Both graders run sequentially (``--workers 1`` for ours; nbgrader has no parallelism) in a throw-away nbgrader
 course, offline, on the CPU, with the reference outputs computed beforehand (both use the same cache). Prints
@@ -132,10 +133,16 @@ def startup_main(assignments: list) -> int:
             print(f"{assignment.id}: done", file=sys.stderr, flush=True)
     print(f"fast grader, one fresh process per run, --workers 1, CPU, isolation: {isolation()}, "
           f"{os.cpu_count()} cores (seconds)")
-    print(f"{'notebook':<26} {'start-up':>9} {'first':>6} {'steady':>7}   {'start-up, cached reference':>27} "
-          f"{'first':>6} {'steady':>7}")
+    print(f"{'':<26} {'no trusted state folder':^38}   {'cached reference ($AUTOGRADER_STATE)':^38}")
+    print(f"{'notebook':<26}" + f" {'start-up':>9} {'first':>6} {'steady':>7} {'fixed':>6} {'x':>6} " * 2)
     for name, (s1, f1, d1), (s2, f2, d2) in rows:
-        print(f"{name:<26} {s1:>9.2f} {f1:>6.2f} {d1:>7.2f}   {s2:>27.2f} {f2:>6.2f} {d2:>7.2f}")
+        line = f"{name:<26}"
+        for start, first, steady in ((s1, f1, d1), (s2, f2, d2)):
+            fixed = start + first - steady
+            line += f" {start:>9.2f} {first:>6.2f} {steady:>7.2f} {fixed:>6.2f} {fixed / steady:>6.1f} "
+        print(line)
+    print("fixed = start-up + first - steady: what the batch costs before its first submission's own work "
+          "(the launcher's warm-up included); x = fixed / steady")
     return 0
 
 

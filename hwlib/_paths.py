@@ -12,13 +12,13 @@ def data_dir() -> Path:
     an editable install."""
     here = Path(__file__).resolve().parent
     candidates = [here / "data", here.parent / "data"]
+    for candidate in candidates:   # looked at first: this module can then be read without importing hwlib
+        if (candidate / _MARKER).is_file():
+            return candidate
     try:
         from importlib.resources import files
 
-        candidates.insert(0, Path(str(files("hwlib.data"))))
+        packaged = Path(str(files("hwlib.data")))
     except (ModuleNotFoundError, TypeError, ValueError):
-        pass
-    for candidate in candidates:
-        if (candidate / _MARKER).is_file():
-            return candidate
-    return candidates[-1]
+        return candidates[-1]
+    return packaged if (packaged / _MARKER).is_file() else candidates[-1]

@@ -222,3 +222,44 @@ def test_hidden_cells_carry_the_points_of_their_checks():
         assert cell["metadata"]["nbgrader"]["points"] == check.points
         assert "".join(cell["source"]) == hidden_cell_source(ASSIGNMENT, check)
     assert ASSIGNMENT.max_points == 15
+
+
+def test_the_stored_probe_states_are_current_and_equal_the_models_own():
+    """The hidden states the context loads (``probe_states.npz``) are those the offline MiniLM computes now (the
+    oracle: the model run through transformers), made from the installed model."""
+    from autograder.checks.bert_embeddings import context as module
+
+    stored = module.stored_states()
+    assert stored is not None, ("probe_states.npz is missing or was made from another model: run "
+                                "`python -m autograder sync`")
+    computed = module.computed_states()
+    assert stored[1] == computed[1]
+    for mine, theirs in zip(stored[0], computed[0]):
+        assert mine.dtype == np.float32 and mine.shape == theirs.shape
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-5)
+
+
+def test_a_stale_or_broken_states_file_is_recomputed_never_used(tmp_path, monkeypatch):
+    from autograder.checks.bert_embeddings import context as module
+
+    copy = tmp_path / "states.npz"
+    copy.write_bytes(module.STATES_FILE.read_bytes())
+    assert module.stored_states(copy) is not None and module.write_probe_states(copy, check=True) == []
+    monkeypatch.setattr(module, "states_fingerprint", lambda: "another model")
+    assert module.stored_states(copy) is None                      # made from another model
+    assert module.write_probe_states(copy, check=True) == [copy]   # what `sync --check` reports
+    (tmp_path / "broken.npz").write_bytes(b"not an npz")
+    assert module.stored_states(tmp_path / "broken.npz") is None
+    assert module.stored_states(tmp_path / "missing.npz") is None
+
+
+def test_the_trusted_side_never_loads_the_model_or_the_tokenizer():
+    """The grader's context (what verdicts and the self-check use) comes from the stored states alone: no
+    transformers model code, no tokenizer, so 05's grader starts in about the time torch takes to import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from autograder.checks.bert_embeddings import make_context; c = make_context('cpu'); "
+            "c.expected(0, 1, 'last'); print(sorted(m for m in sys.modules if m.startswith('transformers.models')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]

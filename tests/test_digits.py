@@ -179,3 +179,33 @@ def test_online_unreadable_cached_file_is_removed_with_a_clear_error(empty_cache
     with pytest.raises(hwlib.OfflineError, match="corrupt and was removed"):
         hwlib.load_digits("online", "val")
     assert not (empty_cache / "mnist" / img).exists()
+
+
+def test_bundled_digits_read_without_sklearn_equal_sklearns_own_loader():
+    """The digits file read directly is what scikit-learn's loader returns (the oracle), bit for bit."""
+    from sklearn.datasets import load_digits
+
+    images, labels = digits.sklearn_digits()
+    bunch = load_digits()
+    assert images.shape == (1797, 8, 8) and labels.dtype == np.int64
+    np.testing.assert_array_equal(images, bunch.images)
+    np.testing.assert_array_equal(labels, bunch.target)
+
+
+def test_bundled_digits_fall_back_to_sklearns_loader_when_the_file_is_missing(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec("sklearn")
+    monkeypatch.setattr(digits.importlib.util, "find_spec", lambda name: None if name == "sklearn" else real)
+    images, labels = digits.sklearn_digits()
+    assert images.shape == (1797, 8, 8) and labels.shape == (1797,)
+
+
+def test_offline_digits_do_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = ("import sys; from hwlib.datasets.digits import load_digits; load_digits('offline', 'val'); "
+            "print('sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]

@@ -10,3 +10,18 @@ def test_import_hwlib_loads_no_heavy_library():
     code = f"import sys, hwlib; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", f"`import hwlib` imported {out.strip()}; import them inside the functions that need them"
+
+
+def test_grader_host_imports_neither_torch_nor_hwlib():
+    """The sandboxes' launchers start right after the grader's host description: finding the paths must not import
+    torch (seconds the launchers would wait for)."""
+    code = ("import sys; from autograder.sandbox_host import grader_host; host = grader_host(); "
+            "print([m for m in ('torch', 'hwlib') if m in sys.modules], host.binds[:2])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("[] "), out
+    from pathlib import Path
+
+    import hwlib
+    from hwlib._paths import data_dir
+
+    assert f"'{Path(hwlib.__file__).resolve().parent}'" in out and f"'{data_dir().resolve()}'" in out

@@ -81,15 +81,21 @@ def main(control_fd: int, preload: tuple[str, str] | None = None, registry: str 
     def load(key: tuple[str, str]) -> tuple:
         if key not in loaded:
             assignment = load_assignment(key[0])
-            loaded[key] = (assignment, assignment.make_context(key[1]))
+            context = assignment.make_context(key[1])
+            warm = getattr(context, "warm", None)   # what the probes load on first use, loaded once, before forks
+            if callable(warm):
+                warm()
+            loaded[key] = (assignment, context)
         return loaded[key]
 
     if preload is not None:
         load(tuple(preload))
     while True:
         request, fds = receive_message(sock, want_fds=4)
-        if request is None:
-            return
+        if request is None:   # the parent closed the socket: exit at once (an interpreter holding torch takes
+            sys.stdout.flush()   # half a second to tear down, and nothing here needs tearing down)
+            sys.stderr.flush()
+            os._exit(0)
         assignment, context = load((str(request["assignment"]), str(request["device"])))
         pid = os.fork()
         if pid == 0:

@@ -171,6 +171,12 @@ def _tokenizer_from_folder(folder) -> object:
     return tokenizer
 
 
+def offline_tokenizer() -> object:
+    """The offline MiniLM's fast tokenizer alone: what :func:`load_bert` ``("offline")`` returns as its tokenizer,
+    without loading (or importing the code of) the model."""
+    return _tokenizer_from_folder(offline_folder())
+
+
 def _from_folder(folder) -> tuple[torch.nn.Module, object]:
     """Model and fast tokenizer from a local folder, never touching the hub."""
     return _model_from_folder(folder), _tokenizer_from_folder(folder)

@@ -19,6 +19,7 @@ def test_every_file_of_the_package_and_what_it_imports(assignment_id):
     found = names(assignment_id)
     package = repo_root() / "autograder" / "checks" / CHECK_MODULES[assignment_id].rsplit(".", 1)[1]
     assert {f"autograder/checks/{package.name}/{p.name}" for p in package.glob("*.py")} <= found
+    assert {f"autograder/checks/{package.name}/{p.name}" for p in package.glob("*.npz")} <= found   # probe inputs
     assert {"autograder/checks/_kit.py", "autograder/checks/__init__.py", "autograder/check.py",
             "autograder/arrays.py", "autograder/runner.py", "autograder/extract.py"} <= found
     assert ("autograder/checks/quiz.py" in found) == ("ANSWERS" in load_assignment(assignment_id).functions)

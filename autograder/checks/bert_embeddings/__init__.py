@@ -25,6 +25,7 @@ from .context import (  # noqa: F401
     Context,
     make_context,
 )
+from .context import write_probe_states as sync_data  # noqa: F401  (python -m autograder sync)
 from .probes import (
     COSINE_ERRORS,
     COSINE_VALUES,
