@@ -263,3 +263,16 @@ def test_the_trusted_side_never_loads_the_model_or_the_tokenizer():
             "c.expected(0, 1, 'last'); print(sorted(m for m in sys.modules if m.startswith('transformers.models')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr[-2000:]
+
+
+def test_states_stored_for_another_tokenization_stop_the_grader_with_the_fix(monkeypatch):
+    """Hidden states whose tokens do not line up with the tokenizer's would send students misaligned inputs: the
+    context refuses (a grader failure naming the fix), it never grades with them."""
+    context = be.make_context("cpu")
+    context.warm()   # the stored states agree with the installed tokenizer
+    shifted = list(context.word_ids)
+    shifted[2] = shifted[2][1:] + (-1,)
+    monkeypatch.setattr(context, "word_ids", tuple(shifted))
+    context.output(1)
+    with pytest.raises(RuntimeError, match="autograder sync"):
+        context.output(2)

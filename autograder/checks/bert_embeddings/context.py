@@ -138,7 +138,8 @@ class Context:
         """Load what the probes need before the sandbox's launcher forks (each fork would load it again)."""
         from transformers.modeling_outputs import BaseModelOutput  # noqa: F401
 
-        self.tokenizer(SENTENCES[0], return_tensors="pt")
+        for i in range(len(SENTENCES)):   # and check the stored states against this tokenizer
+            self.output(i)
 
     def layer(self, layer):
         """The layer argument of a probe case (``LAST`` = the last layer as a positive index)."""
@@ -151,6 +152,10 @@ class Context:
 
         states = tuple(torch.from_numpy(h.copy()).unsqueeze(0).to(self.device) for h in self.states[i])
         encoding = self.tokenizer(SENTENCES[i], return_tensors="pt")
+        if tuple(-1 if w is None else w for w in encoding.word_ids()) != self.word_ids[i]:
+            raise RuntimeError(f"the tokenizer splits sentence {i} differently from the stored hidden states "
+                               f"({STATES_FILE.name} was made with another tokenizer): run `python -m autograder "
+                               "sync`")
         return BaseModelOutput(last_hidden_state=states[-1], hidden_states=states), encoding
 
     def expected(self, i: int, word: int, layer) -> np.ndarray:
