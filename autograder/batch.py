@@ -335,11 +335,12 @@ class Executor(Protocol):
 # The lifecycle
 # ---------------------------------------------------------------------------------------------------------------
 
-def _context_and_reference(assignment: Assignment, early: ThreadPoolExecutor, pending: Future | None) -> tuple:
+def _context_and_reference(assignment: Assignment, early: ThreadPoolExecutor, pending: Future | None,
+                           key: str) -> tuple:
     """(context, self-checked reference outputs): the reference (``pending``, or now, on ``early``) is computed
     in its trusted process while this process builds the context, so the two overlap on separate cores."""
     if pending is None:
-        pending = early.submit(reference_outputs, assignment, store=True)
+        pending = early.submit(reference_outputs, assignment, store=True, key=key)
     context = assignment.make_context("cpu")
     return context, trusted_reference(assignment, context, pending.result())
 
@@ -362,16 +363,17 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
     early = ThreadPoolExecutor(max_workers=1)
     try:
         pending = None
-        if opened:   # then the reference is needed too: its trusted process starts now as well
+        if opened:
             executor.open(assignment, unstored)
-            pending = early.submit(reference_outputs, assignment, store=True)
-        key = cache_key(assignment)
+        key = cache_key(assignment)   # imports neither torch nor hwlib: a tenth of a second
+        if opened:   # then the reference is needed too: its trusted process starts now as well
+            pending = early.submit(reference_outputs, assignment, store=True, key=key)
         done = {s.student: r for s in submissions if not force and (r := load_result(feedback, s, key)) is not None}
         todo = [s for s in submissions if s.student not in done]
         if not opened:
             executor.open(assignment, todo)
         readable = [s for s in todo if s.problem is None]
-        context, reference = _context_and_reference(assignment, early, pending) if readable else (None, {})
+        context, reference = _context_and_reference(assignment, early, pending, key) if readable else (None, {})
         described, weak = executor.describe()
     except BaseException:
         executor.close()

@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +48,11 @@ _HARNESS = ("runner.py", "extract.py")
 #: layers are not followed.
 _VERDICT_LAYERS = ("autograder.checks", "autograder.check", "autograder.arrays", "autograder.extract",
                    "autograder.runner", "autograder.text", "autograder.images")
+
+
+#: ast.parse from two threads at once can fail in CPython 3.11 ("AST constructor recursion depth mismatch"), and the
+#: batch hashes the cache key in two threads (the reference's and its own): one parse at a time.
+_PARSING = threading.Lock()
 
 
 def cache_dir() -> Path:
@@ -67,12 +73,11 @@ def digest_dir() -> Path | None:
 
 def cache_key(assignment: Assignment) -> str:
     """A hash of what the reference outputs depend on: the solution cells, every grader file in
-    :func:`verdict_sources`, hwlib's sources, the offline weights and the library versions."""
-    import torch
+    :func:`verdict_sources`, hwlib's sources, the offline weights and the library versions. Imports neither torch
+    nor hwlib (a batch computes it before they are imported, and starts the reference's process with it)."""
+    from .sandbox_host import hwlib_paths
 
-    import hwlib
-    from hwlib._paths import data_dir
-
+    hwlib_dir, data_dir = hwlib_paths()
     digest = hashlib.sha256()
     for cell in notebook_cells(solution_notebook(assignment), assignment.functions):
         digest.update(cell.source.encode())
@@ -80,12 +85,22 @@ def cache_key(assignment: Assignment) -> str:
     for path in verdict_sources(assignment.id):
         digest.update(f"{path.relative_to(root).as_posix()}\0".encode())
         digest.update(path.read_bytes())
-    for path in sorted(Path(hwlib.__file__).resolve().parent.rglob("*.py")):  # how inputs and models are made
+    for path in sorted(hwlib_dir.rglob("*.py")):  # how inputs and models are made
         digest.update(path.read_bytes())
-    for path in sorted(data_dir().glob("*.pt")):
+    for path in sorted(data_dir.glob("*.pt")):
         digest.update(path.read_bytes())
-    digest.update(f"{torch.__version__} {np.__version__} {hwlib.__version__}".encode())
+    digest.update(" ".join(f"{name} {_version(name)}" for name in ("torch", "numpy", "hwlib")).encode())
     return digest.hexdigest()
+
+
+def _version(distribution: str) -> str:
+    """The installed version of ``distribution`` (from its metadata, without importing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def verdict_sources(assignment_id: str) -> list[Path]:
@@ -131,7 +146,9 @@ def _imported_files(root: Path, path: Path) -> list[Path]:
     parts = list(path.relative_to(root).with_suffix("").parts)
     package = parts[:-1]                                   # the package a relative import starts from
     names: list[str] = []
-    for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+    with _PARSING:
+        tree = ast.parse(path.read_bytes(), str(path))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -150,8 +167,8 @@ def _imported_files(root: Path, path: Path) -> list[Path]:
     return files
 
 
-def cache_name(assignment: Assignment) -> str:
-    return f"{assignment.id}-{cache_key(assignment)[:20]}.npz"
+def cache_name(assignment: Assignment, key: str | None = None) -> str:
+    return f"{assignment.id}-{(key or cache_key(assignment))[:20]}.npz"
 
 
 def _load(data: bytes) -> dict[str, dict[str, np.ndarray]]:
@@ -189,28 +206,21 @@ def _verified(name: str) -> bytes | None:
     return data if hashlib.sha256(data).hexdigest() == expected else None
 
 
-def _compute(assignment: Assignment, timeout: float, meanwhile=lambda: None) -> tuple[bytes, object]:
+def _compute(assignment: Assignment, timeout: float) -> bytes:
     """Run ``python -m autograder.reference`` (trusted: the solution notebook, no student code) into a private
-    temporary folder; returns the ``.npz`` bytes and what ``meanwhile()`` returned (it runs while the process
-    does: hashing the cache key need not delay the process's start)."""
+    temporary folder and return the ``.npz`` bytes."""
     with tempfile.TemporaryDirectory(prefix="autograder-reference-") as private:
         out = os.path.join(private, "reference.npz")
         env = {**os.environ, "HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "PYTHONWARNINGS": "ignore"}
         # -I: no PYTHONPATH, no current folder, no user site on the import path (a CI job runs in the student's
         # repository, whose files must never be imported in place of the grader's or numpy's).
-        process = subprocess.Popen([sys.executable, "-I", "-m", "autograder.reference", assignment.id, out], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   stdin=subprocess.DEVNULL, cwd=private)
-        try:
-            extra = meanwhile()
-            output, _ = process.communicate(timeout=timeout)
-        except BaseException:
-            process.kill()
-            process.communicate()
-            raise
-        if process.returncode != 0:
-            raise RuntimeError(f"computing the reference outputs of {assignment.id} failed:\n{output[-3000:]}")
-        return Path(out).read_bytes(), extra
+        result = subprocess.run([sys.executable, "-I", "-m", "autograder.reference", assignment.id, out], env=env,
+                                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
+                                cwd=private)
+        if result.returncode != 0:
+            raise RuntimeError(f"computing the reference outputs of {assignment.id} failed:\n"
+                               f"{(result.stdout + result.stderr)[-3000:]}")
+        return Path(out).read_bytes()
 
 
 def _in_kernel() -> bool:
@@ -218,23 +228,21 @@ def _in_kernel() -> bool:
     return "ipykernel" in sys.modules
 
 
-def reference_outputs(assignment: Assignment, timeout: float = 900,
-                      store: bool | None = None) -> dict[str, dict[str, np.ndarray]]:
+def reference_outputs(assignment: Assignment, timeout: float = 900, store: bool | None = None,
+                      key: str | None = None) -> dict[str, dict[str, np.ndarray]]:
     """``{probe name: {output name: array}}`` for every probe of ``assignment``: from the cache when its digest
     verifies, else computed (and, when ``store``, cached with a new digest). ``store`` defaults to True except
-    inside a Jupyter kernel (see the module docstring)."""
+    inside a Jupyter kernel (see the module docstring). ``key``: :func:`cache_key`, when the caller has it (a
+    batch computes it once and calls this on another thread, which then parses no source file)."""
+    name = cache_name(assignment, key)
     if digest_dir() is None:   # no persistent trust: once per process, in memory
-        held = [n for n in _MEMORY if n.startswith(f"{assignment.id}-")]
-        if held and held[0] == cache_name(assignment):
-            return _load(_MEMORY[held[0]])
-        data, name = _compute(assignment, timeout, lambda: cache_name(assignment))
-        _MEMORY.clear()
-        _MEMORY[name] = data
-        return _load(data)
-    name = cache_name(assignment)
+        if name not in _MEMORY:
+            _MEMORY.clear()
+            _MEMORY[name] = _compute(assignment, timeout)
+        return _load(_MEMORY[name])
     data = _verified(name)
     if data is None:
-        data, _ = _compute(assignment, timeout)
+        data = _compute(assignment, timeout)
         if store if store is not None else not _in_kernel():
             store_reference(name, data)
     return _load(data)

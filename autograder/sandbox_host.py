@@ -44,11 +44,19 @@ def _module_from_file(name: str, path: Path):
 
 
 @functools.lru_cache(maxsize=1)
+def hwlib_paths() -> tuple[Path, Path]:
+    """(the student package's folder, its data folder: ``hwlib._paths.data_dir()``), both resolved, found without
+    importing hwlib (which imports torch)."""
+    hwlib_dir = _hwlib_dir()
+    data_dir = _module_from_file("_hwlib_paths", hwlib_dir / "_paths.py").data_dir
+    return hwlib_dir, data_dir().resolve()
+
+
+@functools.lru_cache(maxsize=1)
 def grader_host() -> Host:
     """This grader's :class:`~autograder.sandbox.Host` (computed once per process)."""
     package = Path(__file__).resolve().parent
-    hwlib_dir = _hwlib_dir()
-    data_dir = _module_from_file("_hwlib_paths", hwlib_dir / "_paths.py").data_dir
+    hwlib_dir, data_dir = hwlib_paths()
     import_paths = tuple(sorted({str(package.parent), str(hwlib_dir.parent)}))
-    binds = (str(hwlib_dir), str(data_dir().resolve()), *_package_files(package))
+    binds = (str(hwlib_dir), str(data_dir), *_package_files(package))
     return Host(import_paths=import_paths, binds=binds, registry=REGISTRY, preload=("hwlib",))
