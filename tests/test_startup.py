@@ -31,8 +31,8 @@ def test_the_reference_cache_key_imports_neither_torch_nor_hwlib():
     """A batch hashes the key on its own thread before torch is imported and hands it to the thread that runs the
     reference's process (which then parses no source file: ast.parse on two threads at once can fail in CPython
     3.11)."""
-    code = ("import sys; from autograder.assignments import load_assignment; from autograder.reference import "
-            "cache_key; key = cache_key(load_assignment('01_gradient_ascent')); "
+    code = ("import sys; from autograder.assignments import registered; from autograder.reference import "
+            "cache_key; key = cache_key(registered()[0]); "
             "print([m for m in ('torch', 'hwlib') if m in sys.modules], len(key))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] 64", out
