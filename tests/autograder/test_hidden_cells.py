@@ -158,3 +158,37 @@ def test_hidden_cells_reach_the_fast_graders_verdicts(assignment, example_batche
             for name, passed, message in check_function(assignment.id, function, namespace):
                 assert passed == fast[name], f"{example}/{name}: hidden cell {passed}, fast grader {fast[name]}: " \
                                              f"{message}"
+
+
+def test_consecutive_hidden_cells_of_a_function_judge_one_run_of_its_probe():
+    """A function's hidden cells (one per check, one after the other) run its probe once, as the fast grader does;
+    a namespace in which anything was rebound since (a redefined function, a new variable) runs it again, and
+    another namespace never sees this one's run."""
+    assignment, probe = next((a, c.probe.name) for a in ASSIGNMENTS for c in a.checks
+                             if not c.gated and sum(d.probe.name == c.probe.name and not d.gated
+                                                    for d in a.checks) >= 2)
+    shared = [c for c in assignment.checks if c.probe.name == probe and not c.gated]
+    function, checks = shared[0].function, [c.name for c in shared]   # several checks judge this one probe
+    namespace = solution_namespace(assignment)
+    calls = []
+    original = namespace[function]
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+    namespace[function] = counted
+    first = check_function(assignment.id, function, namespace, checks=checks[:1])
+    runs = len(calls)
+    assert runs > 0 and first[0][1], first
+    for name in checks[1:]:
+        assert check_function(assignment.id, function, namespace, checks=(name,))[0][1]
+    assert len(calls) == runs, "the probe ran again for the next hidden cell"
+    namespace["_i7"] = "IPython's own names change with every cell"
+    check_function(assignment.id, function, namespace, checks=checks[:1])
+    assert len(calls) == runs
+    namespace["x_before"] = object()            # a student's cell ran in between: run again
+    check_function(assignment.id, function, namespace, checks=checks[:1])
+    assert len(calls) == 2 * runs
+    other = dict(namespace)
+    check_function(assignment.id, function, other, checks=checks[:1])
+    assert len(calls) == 3 * runs
