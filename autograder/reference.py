@@ -50,8 +50,9 @@ _VERDICT_LAYERS = ("autograder.checks", "autograder.check", "autograder.arrays",
                    "autograder.runner", "autograder.text", "autograder.images")
 
 
-#: ast.parse from two threads at once can fail in CPython 3.11 ("AST constructor recursion depth mismatch"), and the
-#: batch hashes the cache key in two threads (the reference's and its own): one parse at a time.
+#: ast.parse from two threads at once can fail in CPython 3.11 ("AST constructor recursion depth mismatch"). The batch
+#: hashes the cache key on its own thread only and hands it over; callers on other threads (a Dask client's, a
+#: test's) still parse here: one parse at a time.
 _PARSING = threading.Lock()
 
 
