@@ -1,9 +1,14 @@
 """The sandbox's launcher builds the preloaded assignment's context once and calls its optional ``warm()`` before it
-forks any child (what the probes would otherwise load in every fork), and exits as soon as its socket closes."""
+forks any child (what the probes would otherwise load in every fork), and exits as soon as its socket closes; what
+the probes load on first use is loaded there, not in each fork."""
 import socket
 import subprocess
 import sys
 import time
+
+import pytest
+
+from autograder.assignments import registered
 
 REGISTRY = '''
 import os
@@ -43,3 +48,44 @@ def test_the_launcher_warms_the_preloaded_context_once_and_exits_when_its_socket
     assert marker.read_text() == "context cpu\nwarm\n"
     ours.close()
     assert process.wait(timeout=60) == 0
+
+
+FIRST_RUN = '''
+import os, sys
+import torch
+
+torch.set_num_threads(1)
+import hwlib  # noqa: F401 - what the launcher preloads
+from autograder.assignments import load_assignment, solution_namespace
+from autograder.runner import run_probe
+
+assignment = load_assignment(sys.argv[1])
+context = assignment.make_context("cpu")
+if callable(getattr(context, "warm", None)):
+    context.warm()
+namespace = solution_namespace(assignment)
+probes = list(dict.fromkeys(check.probe for check in assignment.checks))
+read, write = os.pipe()
+if os.fork() == 0:   # a child of the launcher: the probes' first run
+    before = set(sys.modules)
+    for probe in probes:
+        run_probe(probe, namespace, context)
+    os.write(write, " ".join(sorted(set(sys.modules) - before)).encode())
+    os._exit(0)
+os.close(write)
+print("NEW:" + os.fdopen(read).read())
+'''
+HEAVY = {"torch", "transformers", "sympy", "mpmath", "scipy", "sklearn", "matplotlib", "tokenizers", "PIL"}
+
+
+@pytest.mark.parametrize("assignment_id", [a.id for a in registered()])
+def test_a_forked_child_loads_no_heavy_module_on_the_probes_first_run(assignment_id):
+    """Every module the probes load on first use is loaded once, in the launcher (the context and its ``warm()``),
+    not in each fork: torch imports its compiler package (~900 modules, 2 s) on a process's first optimizer, which
+    notebook 04's filter probe builds in every child unless the launcher has built one."""
+    done = subprocess.run([sys.executable, "-c", FIRST_RUN, assignment_id], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    new = done.stdout.rsplit("NEW:", 1)[1].split()
+    heavy = [m for m in new if m.split(".")[0] in HEAVY]
+    assert not heavy, f"{len(heavy)} modules loaded in each fork (warm them in the context): {heavy[:20]}"

@@ -56,6 +56,14 @@ class Context(ModelContext):
         self.X = torch.from_numpy(samples.images).permute(0, 3, 1, 2).float().div(255).contiguous()
         self.y = torch.as_tensor(samples.labels, dtype=torch.int64)
 
+    def warm(self) -> None:
+        """Load what the probes' first use of torch loads, once, before the sandbox's launcher forks (each fork
+        would load it again): the filter probe's student code builds an optimizer, and torch imports its compiler
+        package (``torch._dynamo``, about 2 s and 900 modules) on the first optimizer built in a process."""
+        import torch
+
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
     def fresh_model(self):
         """A private copy of the frozen model on ``device`` (one probe cannot spoil the next)."""
         return self.private_model(self.base_model)
