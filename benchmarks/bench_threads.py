@@ -4,7 +4,7 @@ run. Why the test suite runs every process on one thread (tests/conftest.py) and
 on one thread (``checks._kit.OneThread``): a pool whose threads busy-wait for a descheduled partner burns CPU that
 every other process needs.
 
-    python benchmarks/bench_threads.py [--assignment 04_cnn_explanation] [--busy 2] [--repeats 3]
+    python benchmarks/bench_threads.py [--assignment ID] [--busy 2] [--repeats 3]   (default: every notebook)
 
 Each configuration runs in a fresh process (its thread count set before any work); the figures are that process's
 wall and CPU time for ``--repeats`` runs of every probe, after one untimed run (imports, first-use costs).
@@ -53,23 +53,26 @@ def measure(assignment: str, threads: int, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--assignment", default="04_cnn_explanation")
+    parser.add_argument("--assignment", default=None, help="one notebook (default: every registered one)")
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2,
                         help="busy processes beside the measurement (default: one per core)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from autograder.assignments import CHECK_MODULES
+
+    assignments = [args.assignment] if args.assignment else list(CHECK_MODULES)
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     try:
-        rows = {threads: measure(args.assignment, threads, args.repeats) for threads in (1, 2)}
+        rows = {(a, t): measure(a, t, args.repeats) for a in assignments for t in (1, 2)}
     finally:
         for process in busy:
             process.kill()
             process.wait()
-    print(f"{args.assignment}: every probe x {args.repeats}, beside {args.busy} busy process(es), "
-          f"{os.cpu_count()} cores (seconds)")
-    print(f"{'threads':>8} {'wall':>8} {'CPU':>8} {'CPU / 1 thread':>15}")
-    for threads, row in rows.items():
-        print(f"{threads:>8} {row['wall']:>8.1f} {row['cpu']:>8.1f} {row['cpu'] / rows[1]['cpu']:>15.1f}")
+    print(f"every probe x {args.repeats}, beside {args.busy} busy process(es), {os.cpu_count()} cores (seconds)")
+    print(f"{'notebook':<26} {'threads':>8} {'wall':>8} {'CPU':>8} {'CPU / 1 thread':>15}")
+    for (a, threads), row in rows.items():
+        print(f"{a:<26} {threads:>8} {row['wall']:>8.1f} {row['cpu']:>8.1f} {row['cpu'] / rows[a, 1]['cpu']:>15.1f}")
 
 
 if __name__ == "__main__":
