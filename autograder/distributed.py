@@ -111,16 +111,26 @@ def _file_hash(name: str) -> str:
         return "missing"
 
 
+#: ``{file: sha256}`` as this worker process first hashed each file (:func:`_differences`): what it loaded, or
+#: will load, for as long as it lives
+_FIRST_SEEN: dict[str, str] = {}
+
+
 def _differences(expected: dict[str, str]) -> list[str]:
-    """What differs between ``expected`` (the client's fingerprint) and this process's files."""
+    """What differs between ``expected`` (the client's fingerprint) and this process's files *as this process first
+    saw them*: a worker keeps its imported modules, contexts and warm launchers from one batch to the next, so a
+    file changed on disk after it was loaded would otherwise pass the check while the old code grades."""
     import numpy as np
     import torch
 
     ours = f"torch {torch.__version__}, numpy {np.__version__}"
     out = [f"versions: {ours} here, {expected.get('versions')} on the client"] if expected.get("versions") != ours \
         else []
+    for name in expected:
+        if name != "versions" and name not in _FIRST_SEEN:
+            _FIRST_SEEN[name] = _file_hash(name)
     return out + [name for name, digest in sorted(expected.items())
-                  if name != "versions" and _file_hash(name) != digest]
+                  if name != "versions" and _FIRST_SEEN[name] != digest]
 
 
 def _slot_folder() -> Path:
@@ -258,7 +268,8 @@ class _WorkerState:
         differences = _differences(expected)
         if differences:
             raise RuntimeError("this worker runs a different version of the grader than the client; these differ: "
-                               f"{', '.join(differences[:8])}. Install the same version on every worker.")
+                               f"{', '.join(differences[:8])}. Install the same version on every worker, and "
+                               "restart workers that were running when the grader's files changed.")
         with self.lock:
             self.checked.add(digest)
 
@@ -407,9 +418,15 @@ except ImportError:  # only the client side needs distributed; keep this module 
 
 class SandboxPlugin(WorkerPlugin):
     """Registered on every worker (also those that join or restart later): on start, kill what dead workers of this
-    machine left running; on close, stop this worker's sandbox launchers and free their slots."""
+    machine left running; on close, stop this worker's sandbox launchers and free their slots.
+
+    Idempotent: the next batch on the same cluster does not register it again (a second registration would tear
+    down every worker's warm sandboxes, so each batch on a long-running cluster paid the launchers' start-up
+    again); workers keep their launchers, contexts and imported grader between batches, and
+    :func:`_differences` refuses a client whose files differ from what a worker loaded."""
 
     name = PLUGIN_NAME
+    idempotent = True
 
     def setup(self, worker=None):
         reap_dead_slots()
@@ -456,7 +473,7 @@ class DaskExecutor:
 
     def open(self, assignment: Assignment, todo: list[Submission]) -> None:
         self.client.wait_for_workers(1, timeout=300)
-        self.client.register_plugin(SandboxPlugin(), name=PLUGIN_NAME)
+        self.client.register_plugin(SandboxPlugin(), name=PLUGIN_NAME)   # idempotent: once per cluster
 
     def describe(self) -> tuple[str, list[str]]:
         reports = self.client.run(worker_report, self.device).values()

@@ -80,8 +80,9 @@ def timed_batch(submissions, assignment, out: Path) -> tuple[float, list]:
     return time.perf_counter() - start, results
 
 
-#: run in a fresh interpreter by :func:`startup_times`: grade ``argv[1:]`` and print each log line with its time
-#: since the interpreter started.
+#: run in a fresh interpreter by :func:`startup_times`: grade ``argv[4:]`` (the local pool, one worker, when
+#: ``argv[3]`` is ``-``, else on the Dask scheduler at that address) and print each log line with its time since
+#: the interpreter started.
 _MEASURE = """
 import sys, time
 start = time.perf_counter()
@@ -89,17 +90,23 @@ from pathlib import Path
 from autograder.assignments import load_assignment
 from autograder.batch import find_submissions, grade_batch
 from autograder.sandbox import Limits
-assignment, out, paths = load_assignment(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
+assignment, out, scheduler, paths = load_assignment(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4:]
 def log(line):
     print(f"{time.perf_counter() - start:.3f} {line}", flush=True)
-grade_batch(find_submissions(paths, assignment), assignment, out / "grades.csv", out / "fb", workers=1,
-            limits=Limits(timeout_s=120, memory_mb=4096, threads=1), device="cpu", force=True, log=log)
+limits = Limits(timeout_s=120, memory_mb=4096, threads=1)
+if scheduler == "-":
+    grade_batch(find_submissions(paths, assignment), assignment, out / "grades.csv", out / "fb", workers=1,
+                limits=limits, device="cpu", force=True, log=log)
+else:
+    from autograder.distributed import grade_on_scheduler
+    grade_on_scheduler(scheduler, find_submissions(paths, assignment), assignment, out / "grades.csv", out / "fb",
+                       limits=limits, device="cpu", force=True, log=log)
 """
 
 
-def startup_times(assignment, tmp: Path, env: dict[str, str]) -> tuple[float, float, float]:
+def startup_times(assignment, tmp: Path, env: dict[str, str], scheduler: str = "-") -> tuple[float, float, float]:
     """(start-up, first submission, steady state per submission) of one fresh grader process (see the module
-    docstring)."""
+    docstring); ``scheduler``: a Dask scheduler's address, or ``-`` for the local pool."""
     from autograder.instructor import fixtures
 
     examples_dir = fixtures().examples_dir
@@ -107,7 +114,7 @@ def startup_times(assignment, tmp: Path, env: dict[str, str]) -> tuple[float, fl
     folder.mkdir(exist_ok=True)
     for name, example in (("a", "perfect"), ("b", "one_bug"), ("c", "wrong"), ("d", "perfect")):
         shutil.copy(examples_dir(assignment) / f"{example}.ipynb", folder / f"{name}.ipynb")
-    out = subprocess.run([sys.executable, "-c", _MEASURE, assignment.id, str(tmp / "out"), str(folder)],
+    out = subprocess.run([sys.executable, "-c", _MEASURE, assignment.id, str(tmp / "out"), scheduler, str(folder)],
                          env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         raise SystemExit(f"grading {assignment.id} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
@@ -119,30 +126,41 @@ def startup_times(assignment, tmp: Path, env: dict[str, str]) -> tuple[float, fl
 
 
 def startup_main(assignments: list) -> int:
+    import logging
+
+    from distributed import LocalCluster
+
     from autograder.sandbox import isolation
 
     base = {"HWLIB_SOURCE": "offline", "HWLIB_NO_NETWORK": "1", "AUTOGRADER_PROGRESS": "0"}
+    os.environ.update(base)   # the cluster's worker inherits it
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp, \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address=None, silence_logs=logging.ERROR) as cluster:
         for assignment in assignments:
             fresh = startup_times(assignment, Path(tmp), {**base, "AUTOGRADER_CACHE": f"{tmp}/none"})
             state = {**base, "AUTOGRADER_CACHE": f"{tmp}/cache", "AUTOGRADER_STATE": f"{tmp}/state"}
             startup_times(assignment, Path(tmp), state)   # fills the trusted cache
             cached = startup_times(assignment, Path(tmp), state)
-            rows.append((assignment.id, fresh, cached))
+            startup_times(assignment, Path(tmp), state, cluster.scheduler_address)   # warms the worker's launcher
+            warm = startup_times(assignment, Path(tmp), state, cluster.scheduler_address)
+            rows.append((assignment.id, fresh, cached, warm))
             print(f"{assignment.id}: done", file=sys.stderr, flush=True)
     print(f"fast grader, one fresh process per run, --workers 1, CPU, isolation: {isolation()}, "
           f"{os.cpu_count()} cores (seconds)")
-    print(f"{'':<26} {'no trusted state folder':^38}   {'cached reference ($AUTOGRADER_STATE)':^38}")
-    print(f"{'notebook':<26}" + f" {'start-up':>9} {'first':>6} {'steady':>7} {'fixed':>6} {'x':>6} " * 2)
-    for name, (s1, f1, d1), (s2, f2, d2) in rows:
+    print(f"{'':<26} {'no trusted state folder':^38}   {'cached reference ($AUTOGRADER_STATE)':^38}   "
+          f"{'cached reference, running Dask worker':^38}")
+    print(f"{'notebook':<26}" + f" {'start-up':>9} {'first':>6} {'steady':>7} {'fixed':>6} {'x':>6} " * 3)
+    for name, *runs in rows:
         line = f"{name:<26}"
-        for start, first, steady in ((s1, f1, d1), (s2, f2, d2)):
+        for start, first, steady in runs:
             fixed = start + first - steady
             line += f" {start:>9.2f} {first:>6.2f} {steady:>7.2f} {fixed:>6.2f} {fixed / steady:>6.1f} "
         print(line)
     print("fixed = start-up + first - steady: what the batch costs before its first submission's own work "
-          "(the launcher's warm-up included); x = fixed / steady")
+          "(the launcher's warm-up included); x = fixed / steady. Running Dask worker: the batch before it on the "
+          "same one-worker cluster (--scheduler tcp://...) left the worker's launcher warm.")
     return 0
 
 

@@ -124,6 +124,30 @@ def _launchers(client, address) -> list[int]:
     return client.run(pids, workers=[address])[address]
 
 
+def _all_launchers(client) -> dict[str, list[int]]:
+    """Every worker's sandbox launcher pids."""
+    return {address: _launchers(client, address) for address in client.scheduler_info()["workers"]}
+
+
+@needs_namespaces
+def test_the_next_batch_on_the_same_cluster_forks_from_the_same_warm_launchers(graded, assignment, client,
+                                                                                tmp_path):
+    """A long-running cluster keeps its workers' launchers (torch and the contexts loaded) from one batch to the
+    next: registering the sandbox plugin again would tear them down, and every batch would pay their start-up."""
+    before = _all_launchers(client)
+    assert any(before.values()), "the graded batch left no launcher on any worker"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("perfect", "wrong", "one_bug", "hostile_os_exit"):
+        shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
+    results, _ = on_cluster([folder], assignment, tmp_path / "out", client)
+    assert results["perfect"].total == 9 and results["wrong"].total == 0
+    after = _all_launchers(client)
+    for address, pids in before.items():
+        for pid in pids:
+            assert alive(pid) and pid in after.get(address, []), (before, after)
+
+
 @needs_namespaces
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(assignment, client, tmp_path):
     """SIGKILL the worker that is grading the slow submission: it is graded again elsewhere, every submission
@@ -213,3 +237,25 @@ def test_progress_counts_graded_failed_and_left():
     bar.close()
     text = out.getvalue()
     assert "graded=1" in text and "failed=1" in text and "left=1" in text and "kept=2" in text
+
+
+def test_a_worker_refuses_a_client_whose_files_changed_after_it_loaded_them(monkeypatch):
+    """A worker keeps its imported grader and warm launchers between batches, so the fingerprint a client sends is
+    compared with the files as the worker first saw them, not as they are on disk now."""
+    import numpy as np
+    import torch
+
+    from autograder import distributed
+
+    disk = {"autograder/checks/x.py": "v1", "hwlib/y.py": "v1"}
+    monkeypatch.setattr(distributed, "_file_hash", lambda name: disk[name])
+    monkeypatch.setattr(distributed, "_FIRST_SEEN", {})
+    versions = f"torch {torch.__version__}, numpy {np.__version__}"
+    state = distributed._WorkerState()
+    state.check_fingerprint({"versions": versions, **disk})          # the first batch: what this worker loads
+    disk["autograder/checks/x.py"] = "v2"                              # the instructor edits a check ...
+    client = {"versions": versions, **disk}                           # ... and the next client hashes the new file
+    with pytest.raises(RuntimeError, match=r"(?s)different version.*autograder/checks/x\.py.*restart"):
+        state.check_fingerprint(client)
+    assert distributed._differences({"versions": versions, "hwlib/y.py": "v1"}) == []
+    assert distributed._differences({"versions": "torch 0", "hwlib/y.py": "v1"})[0].startswith("versions:")
