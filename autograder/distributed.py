@@ -326,15 +326,39 @@ def _close_state() -> None:
         state.close()
 
 
+def threads_per_task(cores: int, own_threads: int, workers: dict | None = None, host: str | None = None) -> int:
+    """CPU threads for one sandboxed run: this machine's ``cores`` shared by the task threads of every worker of the
+    cluster on ``host`` (``workers``: the scheduler's ``{address: {"host": ..., "nthreads": ...}}``), at least
+    this worker's own ``own_threads``. ``dask worker --nworkers 4`` starts four worker processes that each see
+    every core: dividing by one worker's threads alone gave each run all the cores, four times over."""
+    slots = own_threads
+    if workers and host:
+        slots = max(slots, sum(int(w.get("nthreads", 0)) for w in workers.values() if w.get("host") == host))
+    return max(1, cores // max(1, slots))
+
+
 def _worker_threads() -> int:
-    """CPU threads for one sandboxed run on this worker: its cores shared by its task threads."""
+    """:func:`threads_per_task` for the worker running this task (the scheduler's view of the cluster comes
+    through the worker's client; without it, this worker's threads alone count)."""
     try:
         from distributed import get_worker
 
-        slots = get_worker().state.nthreads
+        worker = get_worker()
     except (ImportError, ValueError):
-        slots = 1
-    return max(1, (os.cpu_count() or 1) // max(1, slots))
+        return max(1, os.cpu_count() or 1)
+    workers, host = None, None
+    try:
+        from distributed import get_client
+        from distributed.comm import get_address_host
+
+        host, client = get_address_host(worker.address), get_client()
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"]
+        except TypeError:   # distributed before 2025: every worker is listed without being asked
+            workers = client.scheduler_info()["workers"]
+    except Exception:   # no client: this worker's own threads alone
+        workers = None
+    return threads_per_task(os.cpu_count() or 1, worker.state.nthreads, workers, host)
 
 
 def grade_task(student: str, shown: str, data: bytes, assignment_id: str, reference: dict, grader_key: str,

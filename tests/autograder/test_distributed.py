@@ -124,6 +124,28 @@ def _launchers(client, address) -> list[int]:
     return client.run(pids, workers=[address])[address]
 
 
+def test_threads_per_task_share_the_machine_between_all_its_workers():
+    from autograder.distributed import threads_per_task
+
+    workers = {"tcp://10.0.0.5:1": {"host": "10.0.0.5", "nthreads": 1},
+               "tcp://10.0.0.5:2": {"host": "10.0.0.5", "nthreads": 1},
+               "tcp://10.0.0.5:3": {"host": "10.0.0.5", "nthreads": 2},
+               "tcp://10.0.0.6:1": {"host": "10.0.0.6", "nthreads": 8}}
+    assert threads_per_task(16, 1, workers, "10.0.0.5") == 4      # 4 task threads on this machine, 16 cores
+    assert threads_per_task(16, 8, workers, "10.0.0.6") == 2
+    assert threads_per_task(16, 2, None, None) == 8                # nothing known of the cluster: own threads
+    assert threads_per_task(2, 1, workers, "10.0.0.5") == 1        # never below one
+    assert threads_per_task(16, 4, {}, "10.0.0.7") == 4            # a worker the scheduler does not list yet
+
+
+def test_a_worker_task_counts_the_other_workers_of_its_machine(client):
+    """The test cluster: two one-thread worker processes on this machine; each run gets half the cores."""
+    from autograder.distributed import _worker_threads
+
+    got = client.gather(client.submit(_worker_threads, pure=False))
+    assert got == max(1, (os.cpu_count() or 1) // 2)
+
+
 def _all_launchers(client) -> dict[str, list[int]]:
     """Every worker's sandbox launcher pids."""
     return {address: _launchers(client, address) for address in client.scheduler_info()["workers"]}
