@@ -24,6 +24,7 @@ or a device gets a row of zeros saying so, and is never read through.
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import os
@@ -361,6 +362,8 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
     unstored = [s for s in submissions if force or not result_path(feedback, s.student).exists()]
     opened = any(s.problem is None for s in unstored)
     early = ThreadPoolExecutor(max_workers=1)
+    collecting = gc.isenabled()
+    gc.disable()   # set-up imports torch and builds the context: millions of objects, no garbage (~15 % faster)
     try:
         pending = None
         if opened:
@@ -380,6 +383,8 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
         raise
     finally:
         early.shutdown(wait=True, cancel_futures=True)
+        if collecting:
+            gc.enable()
     log(f"{assignment.id}: {len(submissions)} submission(s), {len(done)} already graded, {len(todo)} to grade "
         f"{described}, device: {device}.")
     if weak and todo:

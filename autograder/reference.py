@@ -309,7 +309,13 @@ def compute_outputs(assignment_id: str) -> dict[str, dict[str, np.ndarray]]:
 
 
 if __name__ == "__main__":
+    import gc
+
+    gc.disable()   # importing torch and hwlib: millions of objects, no garbage (~15 % faster)
     import torch
 
+    import hwlib  # noqa: F401
+
+    gc.enable()
     torch.set_num_threads(1)   # the same float results wherever and however often it runs
     compute(sys.argv[1], sys.argv[2])

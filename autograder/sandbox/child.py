@@ -136,6 +136,9 @@ def _enter_sandbox(job: dict) -> None:
 def run(assignment, context, out_fd: int, channel_fd: int, job_fd: int, control_fd: int) -> None:
     """The forked child's whole life (see the module docstring)."""
     try:
+        import gc
+
+        gc.enable()   # off in the launcher, which froze its own objects before forking (see ``launcher.main``)
         from . import cgroups, jail
 
         jail.set_parent_death_signal()  # the launcher's child dies with the launcher

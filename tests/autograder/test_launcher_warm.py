@@ -89,3 +89,29 @@ def test_a_forked_child_loads_no_heavy_module_on_the_probes_first_run(assignment
     new = done.stdout.rsplit("NEW:", 1)[1].split()
     heavy = [m for m in new if m.split(".")[0] in HEAVY]
     assert not heavy, f"{len(heavy)} modules loaded in each fork (warm them in the context): {heavy[:20]}"
+
+
+GC_SPY = '''
+import gc
+print(f"GC enabled={gc.isenabled()} frozen={gc.get_freeze_count()} threshold={gc.get_threshold()[0]}")
+'''
+
+
+def test_student_code_runs_with_garbage_collection_on_and_the_launchers_objects_frozen(assignment):
+    """The launcher imports with garbage collection off and freezes its objects before each fork (Python's recipe
+    for fork without exec); the student's code must still run with ordinary collection, and a child's collections
+    must skip the launcher's millions of objects (frozen: never walked, never copied)."""
+    from autograder_helpers import TEST_LIMITS
+
+    from autograder.extract import Cell
+    from autograder.sandbox import Sandbox, observe
+    from autograder.sandbox_host import grader_host
+
+    function = assignment.functions[0]
+    with Sandbox(host=grader_host()) as sandbox:
+        obs = observe([Cell(function, GC_SPY, 0)], assignment, TEST_LIMITS, "cpu", sandbox)
+    line = next(l for l in obs.output_tail.splitlines() if l.startswith("GC "))
+    fields = dict(part.split("=", 1) for part in line[3:].split())
+    assert fields["enabled"] == "True", line
+    assert int(fields["frozen"]) > 100_000, line   # torch alone is several hundred thousand objects
+    assert int(fields["threshold"]) > 0, line
