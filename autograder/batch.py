@@ -42,7 +42,7 @@ from typing import Iterator, Protocol
 from .check import Assignment
 from .grade import SubmissionResult, grade_notebook, submission_sha256, verify_all, zero_result
 from .progress import Progress
-from .reference import forget_digests, reference_outputs
+from .reference import forget_digests, mark_self_checked, reference_outputs, self_checked
 from .sandbox import GraderError, Limits, Observation, Sandbox, enforcement, isolation
 from .sandbox_host import grader_host
 
@@ -212,18 +212,21 @@ def csv_text(results: list[SubmissionResult], assignment: Assignment) -> str:
     return out.getvalue()
 
 
-def trusted_reference(assignment: Assignment, context, reference: dict | None = None) -> dict:
-    """The reference outputs (``reference``, when the caller already has them from ``reference_outputs``),
-    self-checked: a reference (from the cache) that fails its own checks is dropped and computed again once, so a
-    poisoned cache costs a recomputation, never the batch."""
+def trusted_reference(assignment: Assignment, context, reference: dict | None = None, key: str | None = None) -> dict:
+    """The reference outputs (``reference``, when the caller already has them from ``reference_outputs`` with
+    ``store=True``), self-checked: a reference (from the cache) that fails its own checks is dropped and computed
+    again once, so a poisoned cache costs a recomputation, never the batch. With ``key``, the trusted state folder
+    records that the cached file passed (:func:`~autograder.reference.mark_self_checked`)."""
     if reference is None:
-        reference = reference_outputs(assignment, store=True)
+        reference = reference_outputs(assignment, store=True, key=key)
     try:
         self_check(assignment, reference, context)
     except RuntimeError:
         forget_digests(assignment)
-        reference = reference_outputs(assignment, store=True)
+        reference = reference_outputs(assignment, store=True, key=key)
         self_check(assignment, reference, context)
+    if key is not None:
+        mark_self_checked(assignment, key)
     return reference
 
 
@@ -312,6 +315,8 @@ class Executor(Protocol):
     cache is then forgotten after the batch)."""
 
     level: str
+    #: does :meth:`grade` use this process's context (False: it grades elsewhere, see ``_context_and_reference``)
+    needs_context: bool = True
 
     def open(self, assignment: Assignment, todo: list[Submission]) -> None:
         """Start what needs starting (warm sandboxes, workers) before the reference is computed."""
@@ -337,13 +342,21 @@ class Executor(Protocol):
 # ---------------------------------------------------------------------------------------------------------------
 
 def _context_and_reference(assignment: Assignment, early: ThreadPoolExecutor, pending: Future | None,
-                           key: str) -> tuple:
+                           key: str, needs_context: bool = True) -> tuple:
     """(context, self-checked reference outputs): the reference (``pending``, or now, on ``early``) is computed
-    in its trusted process while this process builds the context, so the two overlap on separate cores."""
+    in its trusted process while this process builds the context, so the two overlap on separate cores.
+
+    An executor that grades elsewhere (``needs_context`` False: a Dask cluster, whose workers build their own)
+    gets ``(None, reference)`` when the trusted state folder records that this very cached file passed the
+    self-check (:func:`~autograder.reference.self_checked`): this process then never imports torch."""
     if pending is None:
         pending = early.submit(reference_outputs, assignment, store=True, key=key)
+    if not needs_context:
+        reference = pending.result()
+        if self_checked(assignment, key):
+            return None, reference
     context = assignment.make_context("cpu")
-    return context, trusted_reference(assignment, context, pending.result())
+    return context, trusted_reference(assignment, context, pending.result(), key)
 
 
 def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Path, feedback: Path,
@@ -376,7 +389,9 @@ def run_batch(submissions: list[Submission], assignment: Assignment, out_csv: Pa
         if not opened:
             executor.open(assignment, todo)
         readable = [s for s in todo if s.problem is None]
-        context, reference = _context_and_reference(assignment, early, pending, key) if readable else (None, {})
+        context, reference = _context_and_reference(assignment, early, pending, key,
+                                                    getattr(executor, "needs_context", True)) \
+            if readable else (None, {})
         described, weak = executor.describe()
     except BaseException:
         executor.close()

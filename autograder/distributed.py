@@ -63,11 +63,10 @@ _CLIENT_ONLY = {"__main__", "cli", "demo", "distributed", "progress", "reference
 
 
 def _roots() -> dict[str, Path]:
-    import hwlib
-    from hwlib._paths import data_dir
+    from .sandbox_host import hwlib_paths  # found without importing hwlib (which imports torch)
 
-    return {"autograder": Path(__file__).resolve().parent, "hwlib": Path(hwlib.__file__).resolve().parent,
-            "data": data_dir().resolve()}
+    hwlib_dir, data_dir = hwlib_paths()
+    return {"autograder": Path(__file__).resolve().parent, "hwlib": hwlib_dir, "data": data_dir}
 
 
 def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
@@ -78,9 +77,6 @@ def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
     sandbox's files, the offline weights, and torch's and numpy's versions. The client sends its fingerprint with
     every task; a worker whose files differ refuses."""
     import sys
-
-    import numpy as np
-    import torch
 
     from .reference import verdict_sources
 
@@ -100,7 +96,14 @@ def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
                 if path.is_relative_to(roots[top]):
                     files.add(f"{top}/{path.relative_to(roots[top]).as_posix()}")
                     break
-    return {"versions": f"torch {torch.__version__}, numpy {np.__version__}", **{f: _file_hash(f) for f in files}}
+    return {"versions": _versions(), **{f: _file_hash(f) for f in files}}
+
+
+def _versions() -> str:
+    """torch's and numpy's installed versions (from their metadata: a client need not import torch)."""
+    from importlib.metadata import version
+
+    return f"torch {version('torch')}, numpy {version('numpy')}"
 
 
 def _file_hash(name: str) -> str:
@@ -120,10 +123,9 @@ def _differences(expected: dict[str, str]) -> list[str]:
     """What differs between ``expected`` (the client's fingerprint) and this process's files *as this process first
     saw them*: a worker keeps its imported modules, contexts and warm launchers from one batch to the next, so a
     file changed on disk after it was loaded would otherwise pass the check while the old code grades."""
-    import numpy as np
-    import torch
-
-    ours = f"torch {torch.__version__}, numpy {np.__version__}"
+    if "versions" not in _FIRST_SEEN:
+        _FIRST_SEEN["versions"] = _versions()
+    ours = _FIRST_SEEN["versions"]
     out = [f"versions: {ours} here, {expected.get('versions')} on the client"] if expected.get("versions") != ours \
         else []
     for name in expected:
@@ -492,6 +494,7 @@ class DaskExecutor:
 
         self.client, self.limits, self.device = client, limits, device
         self.level = isolation()   # this process's; rows of unreadable submissions carry it
+        self.needs_context = False   # the workers build their own (see batch._context_and_reference)
         self.futures: list = []
         self.described = ""
 

@@ -261,22 +261,50 @@ def store_reference(name: str, data: bytes) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     digests.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(digests, 0o700)
+    try:
+        (digests / f"{name}.checked").unlink()   # a mark names the file it was given for, not this one
+    except OSError:
+        pass
     _write_atomic(cache / name, data, 0o444)
     _write_atomic(digests / f"{name}.sha256", hashlib.sha256(data).hexdigest().encode() + b"\n", 0o400)
 
 
+def mark_self_checked(assignment: Assignment, key: str) -> None:
+    """Record, beside its digest, that the cached reference (as that digest names it) passed the checks' own
+    self-check (``batch.self_check``) under ``key``; nothing without a trusted state folder or a verified file."""
+    digests, name = digest_dir(), cache_name(assignment, key)
+    if digests is None or _verified(name) is None:
+        return
+    digest = (digests / f"{name}.sha256").read_bytes()
+    _write_atomic(digests / f"{name}.checked", digest, 0o400)
+
+
+def self_checked(assignment: Assignment, key: str) -> bool:
+    """Did the cached reference of ``key`` pass the self-check, as the trusted state folder records it: its file
+    verifies against its digest and the mark names that same digest? A client that grades elsewhere (a Dask
+    cluster) then needs neither the context nor torch."""
+    digests, name = digest_dir(), cache_name(assignment, key)
+    if digests is None or _verified(name) is None:
+        return False
+    try:
+        return (digests / f"{name}.checked").read_bytes() == (digests / f"{name}.sha256").read_bytes()
+    except OSError:
+        return False
+
+
 def forget_digests(assignment: Assignment) -> None:
-    """Drop the digests of ``assignment``'s cached reference: the next use recomputes it (after student code
-    ran as the grader's own user)."""
+    """Drop the digests (and self-check marks) of ``assignment``'s cached reference: the next use recomputes it
+    (after student code ran as the grader's own user)."""
     _MEMORY.clear()
     digests = digest_dir()
     if digests is None:
         return
-    for path in digests.glob(f"{assignment.id}-*.sha256"):
-        try:
-            path.unlink()
-        except OSError:
-            pass
+    for pattern in (f"{assignment.id}-*.sha256", f"{assignment.id}-*.checked"):
+        for path in digests.glob(pattern):
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
 
 def compute(assignment_id: str, out: str) -> None:

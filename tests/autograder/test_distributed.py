@@ -170,6 +170,56 @@ def test_the_next_batch_on_the_same_cluster_forks_from_the_same_warm_launchers(g
             assert alive(pid) and pid in after.get(address, []), (before, after)
 
 
+CLIENT = """
+import json, sys
+from pathlib import Path
+from autograder.assignments import load_assignment
+from autograder.batch import find_submissions
+from autograder.distributed import grade_on_scheduler
+from autograder.sandbox import Limits
+assignment, out = load_assignment(sys.argv[1]), Path(sys.argv[2])
+results = grade_on_scheduler(sys.argv[3], find_submissions([sys.argv[4]], assignment), assignment, out / "g.csv",
+                             out / "fb", limits=Limits(timeout_s=120, memory_mb=4096, threads=1), device="cpu",
+                             force=True, log=lambda *_: None)
+print("RESULT" + json.dumps({"torch": "torch" in sys.modules, "totals": {r.student: r.total for r in results}}))
+"""
+
+
+@needs_namespaces
+def test_a_client_whose_cached_reference_passed_its_self_check_never_imports_torch(assignment, client, tmp_path):
+    """With a trusted state folder the first batch self-checks the cached reference and records it; the next
+    client sends the tasks without building a context (the workers build theirs), so it never imports torch. A
+    mark that names another file than the digest does not count."""
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("perfect", "wrong"):
+        shutil.copy(examples_dir(assignment) / f"{name}.ipynb", folder)
+    env = {**os.environ, "AUTOGRADER_STATE": str(tmp_path / "state"), "AUTOGRADER_CACHE": str(tmp_path / "cache"),
+           "AUTOGRADER_PROGRESS": "0"}
+
+    def run() -> dict:
+        out = subprocess.run([sys.executable, "-c", CLIENT, assignment.id, str(tmp_path / "out"),
+                              client.scheduler.address, str(folder)], env=env, capture_output=True, text=True)
+        line = next((l for l in out.stdout.splitlines() if l.startswith("RESULT")), None)
+        assert line, out.stdout[-2000:] + out.stderr[-3000:]
+        return json.loads(line[6:])
+
+    first, second = run(), run()
+    assert first["torch"] and not second["torch"], (first, second)
+    assert first["totals"] == second["totals"] == {"perfect": 9, "wrong": 0}
+    marks = list((tmp_path / "state").glob("*.checked"))
+    assert len(marks) == 1
+    marks[0].chmod(0o600)
+    marks[0].write_text("0" * 64 + "\n")   # names another file: the self-check runs again (and marks anew)
+    third = run()
+    assert third["torch"] and third["totals"] == first["totals"]
+    assert not run()["torch"]
+
+
 @needs_namespaces
 def test_a_worker_killed_mid_batch_loses_and_doubles_nothing(assignment, client, tmp_path):
     """SIGKILL the worker that is grading the slow submission: it is graded again elsewhere, every submission
@@ -264,15 +314,12 @@ def test_progress_counts_graded_failed_and_left():
 def test_a_worker_refuses_a_client_whose_files_changed_after_it_loaded_them(monkeypatch):
     """A worker keeps its imported grader and warm launchers between batches, so the fingerprint a client sends is
     compared with the files as the worker first saw them, not as they are on disk now."""
-    import numpy as np
-    import torch
-
     from autograder import distributed
 
     disk = {"autograder/checks/x.py": "v1", "hwlib/y.py": "v1"}
     monkeypatch.setattr(distributed, "_file_hash", lambda name: disk[name])
     monkeypatch.setattr(distributed, "_FIRST_SEEN", {})
-    versions = f"torch {torch.__version__}, numpy {np.__version__}"
+    versions = distributed._versions()
     state = distributed._WorkerState()
     state.check_fingerprint({"versions": versions, **disk})          # the first batch: what this worker loads
     disk["autograder/checks/x.py"] = "v2"                              # the instructor edits a check ...

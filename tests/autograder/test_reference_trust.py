@@ -51,7 +51,7 @@ def test_a_poisoned_reference_that_fails_its_self_check_is_recomputed(assignment
     calls = []
     real = ref.reference_outputs
 
-    def fake(a, store=None):
+    def fake(a, store=None, key=None):
         calls.append(a.id)
         return {"broken": {}} if len(calls) == 1 else {"good": {}}
 
@@ -67,3 +67,40 @@ def test_a_poisoned_reference_that_fails_its_self_check_is_recomputed(assignment
     assert batch.trusted_reference(assignment, None) == {"good": {}}
     assert checked == [["broken"], ["good"]] and real is ref.reference_outputs
     assert os.environ["AUTOGRADER_STATE"] == str(tmp_path / "state")
+
+
+def test_a_self_check_mark_names_one_verified_file_and_goes_with_its_digest(assignment, tmp_path, monkeypatch):
+    """``mark_self_checked`` / ``self_checked``: only with a trusted state folder, only for the file the digest
+    names; storing a new file, forgetting the digests or rewriting the cache file voids it."""
+    from autograder import reference as ref
+
+    key = "k" * 64
+    monkeypatch.setenv("AUTOGRADER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("AUTOGRADER_STATE", raising=False)
+    ref.mark_self_checked(assignment, key)
+    assert not ref.self_checked(assignment, key)                  # no state folder: nothing on disk is trusted
+    monkeypatch.setenv("AUTOGRADER_STATE", str(tmp_path / "state"))
+    name = ref.cache_name(assignment, key)
+
+    def npz(value: float) -> bytes:
+        out = io.BytesIO()
+        np.savez(out, **{f"{p.name}/out": np.full(3, value) for p in assignment.probes})
+        return out.getvalue()
+
+    assert not ref.self_checked(assignment, key)                  # nothing cached
+    ref.store_reference(name, npz(1.0))
+    assert not ref.self_checked(assignment, key)                  # cached, never self-checked
+    ref.mark_self_checked(assignment, key)
+    assert ref.self_checked(assignment, key)
+    assert not ref.self_checked(assignment, "j" * 64)             # another key, another file
+    ref.store_reference(name, npz(2.0))                           # a new file: the old mark does not carry over
+    assert not ref.self_checked(assignment, key)
+    ref.mark_self_checked(assignment, key)
+    cached = tmp_path / "cache" / name
+    cached.chmod(0o644)
+    cached.write_bytes(npz(3.0))                                  # rewritten behind the digest's back
+    assert not ref.self_checked(assignment, key)
+    cached.write_bytes(npz(2.0))
+    assert ref.self_checked(assignment, key)
+    ref.forget_digests(assignment)
+    assert not ref.self_checked(assignment, key) and not list((tmp_path / "state").glob("*.checked"))
