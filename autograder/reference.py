@@ -23,7 +23,9 @@ benchmarks); nbgrader's hidden cells never load, compute or store a reference in
 the cache nor the digests. Under isolation ``"none"`` student code runs as the grader's own user and could
 rewrite both the cache and the digests: ``batch`` then drops the digests after the batch, so the next batch
 recomputes instead of trusting what that batch's students could have touched; a reference that fails the
-checks' self-check is dropped and recomputed once (``batch.trusted_reference``).
+checks' self-check is dropped and recomputed once (``batch.trusted_reference``). A reference that passed it is
+marked beside its digest (``mark_self_checked``), so a client that grades elsewhere (a Dask cluster) can skip the
+self-check, and with it the context and torch, while the mark names the digest its file verifies against.
 """
 from __future__ import annotations
 
