@@ -100,10 +100,18 @@ def code_fingerprint(assignment: Assignment | None = None) -> dict[str, str]:
 
 
 def _versions() -> str:
-    """torch's and numpy's installed versions (from their metadata: a client need not import torch)."""
-    from importlib.metadata import version
+    """torch's and numpy's installed versions (from their metadata: a client need not import torch; an install
+    without metadata falls back on the module's own ``__version__``)."""
+    import importlib
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"torch {version('torch')}, numpy {version('numpy')}"
+    def one(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return str(getattr(importlib.import_module(name), "__version__", "unknown"))
+
+    return f"torch {one('torch')}, numpy {one('numpy')}"
 
 
 def _file_hash(name: str) -> str:
